@@ -1,0 +1,204 @@
+//! The application: shared state, the router, and a server whose listeners and
+//! shutdown signal are injected (port 0 and a oneshot in tests, flags and SIGTERM
+//! in production).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::clock::{Clock, Millis};
+use crate::config::Config;
+use crate::http::{self, metrics::Metrics};
+use crate::store::Store;
+use crate::{oauth2, ops, purge};
+
+pub struct AppInner {
+    pub store: Store,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+}
+
+/// State shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        Self(Arc::new(AppInner {
+            store,
+            config,
+            clock,
+            metrics: Metrics::default(),
+        }))
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every public endpoint, with the layers each request goes through.
+pub fn router(state: AppState) -> Router {
+    let mut routes = Router::new().merge(oauth2::routes()).merge(ops::routes());
+    if state.config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(http::metrics::render));
+    }
+    routes
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::metrics::track,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            http::error::internal_error_response()
+        }))
+        .layer(
+            // Only method and path are logged: query strings and headers can hold secrets.
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, http::RandomRequestId))
+        .with_state(state)
+}
+
+/// The separate listener for Prometheus scrapes.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(http::metrics::render))
+        .with_state(state)
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    state: AppState,
+    public: TcpListener,
+    metrics: Option<TcpListener>,
+}
+
+impl Server {
+    /// Binds the listeners named by the configuration.
+    pub async fn bind(state: AppState) -> std::io::Result<Self> {
+        let public = TcpListener::bind(state.config.listen).await?;
+        let metrics = match state.config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self::from_listeners(state, public, metrics))
+    }
+
+    /// Uses listeners bound by the caller (tests bind port 0).
+    pub fn from_listeners(
+        state: AppState,
+        public: TcpListener,
+        metrics: Option<TcpListener>,
+    ) -> Self {
+        Self {
+            state,
+            public,
+            metrics,
+        }
+    }
+
+    pub fn public_addr(&self) -> std::io::Result<SocketAddr> {
+        self.public.local_addr()
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let purger = tokio::spawn(purge::run(self.state.clone(), stop_rx.clone()));
+        let metrics_server = self.metrics.map(|listener| {
+            let app = metrics_router(self.state.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+            })
+        });
+        let app = router(self.state.clone());
+        let result = axum::serve(
+            self.public,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+        })
+        .await;
+        if let Some(handle) = metrics_server {
+            let _ = handle.await;
+        }
+        let _ = purger.await;
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

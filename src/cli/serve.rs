@@ -1,0 +1,164 @@
+//! `tessera serve`: configuration layering, first-run bootstrap, the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::{load_config_file, CliError, CliResult, Output};
+use crate::app::{shutdown_signal, AppState, Server};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, DatabaseUrl, LogFormat};
+use crate::store::audit::Actor;
+use crate::store::{PoolSizes, Store};
+
+/// Flags override `TESSERA_*` variables, which override the file, which overrides defaults.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Public listen address [default: 127.0.0.1:8080]
+    #[arg(long, env = "TESSERA_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// URL clients use to reach this server [default: http://LISTEN]
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    public_url: Option<Url>,
+    /// Prometheus /metrics listen address [default: 127.0.0.1:9464]
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Allow http:// and private-address cookie-login endpoints (development and tests).
+    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_ENDPOINTS", num_args = 0..=1, default_missing_value = "true")]
+    allow_private_endpoints: Option<bool>,
+    /// Take the client IP from X-Forwarded-For (behind a trusted proxy only).
+    #[arg(long, env = "TESSERA_TRUST_FORWARDED_FOR", num_args = 0..=1, default_missing_value = "true")]
+    trust_forwarded_for: Option<bool>,
+    /// Site used by password login when a request names none.
+    #[arg(long, env = "TESSERA_DEFAULT_SITE_ID")]
+    default_site_id: Option<i64>,
+    /// Access token lifetime, e.g. 1h.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", value_parser = humantime::parse_duration)]
+    access_token_ttl: Option<Duration>,
+    /// Idle timeout of sessions, e.g. 12h.
+    #[arg(long, env = "TESSERA_SESSION_IDLE_TIMEOUT", value_parser = humantime::parse_duration)]
+    session_idle_timeout: Option<Duration>,
+    /// Absolute lifetime of sessions, e.g. 30days.
+    #[arg(long, env = "TESSERA_SESSION_MAX_LIFETIME", value_parser = humantime::parse_duration)]
+    session_max_lifetime: Option<Duration>,
+    /// How often expired rows are purged, e.g. 5m.
+    #[arg(long, env = "TESSERA_PURGE_INTERVAL", value_parser = humantime::parse_duration)]
+    purge_interval: Option<Duration>,
+    /// Database connections (PostgreSQL) or read connections (SQLite).
+    #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE")]
+    database_pool_size: Option<u32>,
+    /// Log format.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+impl ServeArgs {
+    /// Overlays environment and flags (both read by clap) on the file's configuration.
+    pub fn apply(self, mut config: Config, database_url: Option<String>) -> Config {
+        if let Some(url) = database_url {
+            config.database_url = DatabaseUrl::new(url);
+        }
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = self.public_url {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = self.metrics_listen {
+            config.metrics_listen = Some(v);
+        }
+        if let Some(v) = self.allow_private_endpoints {
+            config.allow_private_endpoints = v;
+        }
+        if let Some(v) = self.trust_forwarded_for {
+            config.trust_forwarded_for = v;
+        }
+        if let Some(v) = self.default_site_id {
+            config.default_site_id = Some(v);
+        }
+        if let Some(v) = self.access_token_ttl {
+            config.access_token_ttl = v;
+        }
+        if let Some(v) = self.session_idle_timeout {
+            config.session_idle_timeout = v;
+        }
+        if let Some(v) = self.session_max_lifetime {
+            config.session_max_lifetime = v;
+        }
+        if let Some(v) = self.purge_interval {
+            config.purge_interval = v;
+        }
+        if let Some(v) = self.database_pool_size {
+            config.database_pool_size = v;
+        }
+        if let Some(v) = self.log_format {
+            config.log_format = v;
+        }
+        config
+    }
+}
+
+pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) -> CliResult {
+    let file = load_config_file(args.config.as_deref())?;
+    let config = args.apply(file, database_url);
+    config.validate()?;
+    crate::telemetry::init(config.log_format);
+
+    let sizes = PoolSizes {
+        sqlite_readers: config.database_pool_size.min(16),
+        postgres: config.database_pool_size,
+    };
+    let store = Store::open(config.database_url.expose(), &sizes)
+        .await
+        .map_err(|e| CliError(format!("cannot open the store: {e}")))?;
+    bootstrap_first_site(&store, &config, out).await?;
+
+    let state = AppState::new(store.clone(), config, Arc::new(SystemClock));
+    let server = Server::bind(state)
+        .await
+        .map_err(|e| CliError(format!("cannot listen: {e}")))?;
+    let public = server.public_addr()?;
+    tracing::info!(
+        listen = %public,
+        metrics = ?server.metrics_addr(),
+        store = store.kind(),
+        "tessera is serving"
+    );
+    server.run(shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On an empty store, creates a first site and prints its Site ID and API key once.
+async fn bootstrap_first_site(store: &Store, config: &Config, out: &Output) -> CliResult {
+    if store.count_sites().await? > 0 {
+        return Ok(());
+    }
+    let now = SystemClock.now_ms();
+    let created = store
+        .create_site("My site", &[], now, &Actor::System)
+        .await?;
+    let key = created.api_key.expose_secret();
+    let base = config.public_base();
+    out.emit(
+        serde_json::json!({ "site_id": created.site_id, "api_key": key, "key_id": created.key_id }),
+        || {
+            format!(
+                "Tessera created a first site. The API key is shown only this once: store it now.\n\n  \
+                 Site ID: {site}\n  API key: {key}\n\nGet an access token:\n  \
+                 curl --user {site}:{key} -d grant_type=client_credentials -d scope=accounts {base}/oauth2/token\n",
+                site = created.site_id
+            )
+        },
+    );
+    Ok(())
+}

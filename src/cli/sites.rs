@@ -1,0 +1,149 @@
+//! `tessera site …`
+
+use clap::Subcommand;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::{site_id_arg, time_text, CliError, CliResult, Output};
+use crate::admin::validate;
+use crate::clock::{Clock, SystemClock};
+use crate::store::audit::Actor;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Create a site and its first API key (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Allowed browser origin (repeatable), e.g. https://www.example.com
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+    },
+    /// List every site.
+    List,
+    /// Change a site's settings; only the options given change.
+    Configure {
+        #[arg(value_parser = site_id_arg)]
+        site: i64,
+        /// Replace the allowed origins with these (repeatable).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Password login requires the site's api_key.
+        #[arg(long)]
+        api_key_mandatory: Option<bool>,
+    },
+    /// Disable a site: its keys and tokens stop working until it is enabled again.
+    Disable {
+        #[arg(value_parser = site_id_arg)]
+        site: i64,
+    },
+    /// Enable a disabled site.
+    Enable {
+        #[arg(value_parser = site_id_arg)]
+        site: i64,
+    },
+}
+
+pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
+    let now = SystemClock.now_ms();
+    match cmd {
+        SiteCommand::Create { name, origins } => {
+            let name = validate::site_name(&name)?;
+            let origins = validate::origins(&origins)?;
+            let created = store.create_site(&name, &origins, now, &Actor::Cli).await?;
+            let key = created.api_key.expose_secret();
+            out.emit(
+                json!({ "site_id": created.site_id, "api_key": key, "key_id": created.key_id }),
+                || {
+                    format!(
+                        "Created site {} ({name}).\nAPI key (shown once, store it now): {key}",
+                        created.site_id
+                    )
+                },
+            );
+        }
+        SiteCommand::List => {
+            let sites = store.list_sites().await?;
+            let list: Vec<_> = sites
+                .iter()
+                .map(|s| {
+                    json!({
+                        "site_id": s.site_id, "name": s.name, "active": s.active,
+                        "origins": s.origins, "created_at": time_text(Some(s.created_at)),
+                    })
+                })
+                .collect();
+            out.emit(json!({ "sites": list }), || {
+                let mut text = format!("{:<8} {:<9} {:<30} ORIGINS", "SITE_ID", "STATE", "NAME");
+                for s in &sites {
+                    let state = if s.active { "active" } else { "disabled" };
+                    text.push_str(&format!(
+                        "\n{:<8} {:<9} {:<30} {}",
+                        s.site_id,
+                        state,
+                        s.name,
+                        s.origins.join(" ")
+                    ));
+                }
+                text
+            });
+        }
+        SiteCommand::Configure {
+            site,
+            origins,
+            api_key_mandatory,
+        } => {
+            let origins = if origins.is_empty() {
+                None
+            } else {
+                Some(validate::origins(&origins)?)
+            };
+            let found = store
+                .configure_site(
+                    site,
+                    origins.as_deref(),
+                    |settings| {
+                        if let Some(v) = api_key_mandatory {
+                            settings.api_key_mandatory = v;
+                        }
+                    },
+                    now,
+                    &Actor::Cli,
+                )
+                .await?;
+            if !found {
+                return Err(no_such_site(site));
+            }
+            let updated = store
+                .get_site(site)
+                .await?
+                .ok_or_else(|| no_such_site(site))?;
+            out.emit(
+                json!({
+                    "site_id": site, "origins": updated.origins,
+                    "api_key_mandatory": updated.settings.api_key_mandatory,
+                }),
+                || format!("Site {site} configured."),
+            );
+        }
+        SiteCommand::Disable { site } | SiteCommand::Enable { site } => {
+            let active = matches!(cmd, SiteCommand::Enable { .. });
+            if !store
+                .set_site_active(site, active, now, &Actor::Cli)
+                .await?
+            {
+                return Err(no_such_site(site));
+            }
+            let word = if active { "enabled" } else { "disabled" };
+            out.emit(json!({ "site_id": site, "active": active }), || {
+                format!("Site {site} {word}.")
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn no_such_site(site: i64) -> CliError {
+    CliError(format!("there is no site {site}"))
+}

@@ -1,0 +1,279 @@
+//! Server configuration: defaults, then a TOML file, then `TESSERA_*` environment
+//! variables, then command-line flags (the last two are read by clap, see `cli`).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// Everything `tessera serve` needs to run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the public HTTP listener.
+    pub listen: SocketAddr,
+    /// URL under which clients reach this server (issuer, endpoint URLs); default `http://LISTEN`.
+    pub public_url: Option<Url>,
+    /// Address of the Prometheus `/metrics` listener; `None` serves it on the public listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    pub database_url: DatabaseUrl,
+    /// Lifetime of OAuth 2.0 access tokens.
+    #[serde(deserialize_with = "human_duration")]
+    pub access_token_ttl: Duration,
+    /// A session ends after this long without use.
+    #[serde(deserialize_with = "human_duration")]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after it started, however much it is used.
+    #[serde(deserialize_with = "human_duration")]
+    pub session_max_lifetime: Duration,
+    /// How often expired tokens and sessions are purged.
+    #[serde(deserialize_with = "human_duration")]
+    pub purge_interval: Duration,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Let cookie-login endpoints be `http` and resolve to private addresses (development only).
+    pub allow_private_endpoints: bool,
+    /// Site used by password login when a request names none.
+    pub default_site_id: Option<i64>,
+    /// Connections of the PostgreSQL pool, or read connections of the SQLite pool.
+    pub database_pool_size: u32,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            database_url: DatabaseUrl::default(),
+            access_token_ttl: Duration::from_secs(3600),
+            session_idle_timeout: Duration::from_secs(12 * 3600),
+            session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            purge_interval: Duration::from_secs(300),
+            trust_forwarded_for: false,
+            allow_private_endpoints: false,
+            default_site_id: None,
+            database_pool_size: 16,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A configuration problem, reported as one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is invalid: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults overlaid with the TOML file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses TOML; the error names the line and setting at fault, in one line.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            let Some(span) = e.span() else {
+                return message;
+            };
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or_default();
+            let key = line.split('=').next().unwrap_or_default().trim();
+            format!("line {line_no} ({key}): {message}")
+        })
+    }
+
+    /// Checks values that parse but make no sense together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.access_token_ttl < Duration::from_secs(60) {
+            return bad("access_token_ttl must be at least 1 minute");
+        }
+        if self.session_idle_timeout < Duration::from_secs(60) {
+            return bad("session_idle_timeout must be at least 1 minute");
+        }
+        if self.session_max_lifetime < self.session_idle_timeout {
+            return bad("session_max_lifetime must not be shorter than session_idle_timeout");
+        }
+        if self.purge_interval < Duration::from_secs(1) {
+            return bad("purge_interval must be at least 1 second");
+        }
+        if self.database_pool_size == 0 {
+            return bad("database_pool_size must be at least 1");
+        }
+        if let Some(url) = &self.public_url {
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return bad("public_url must be an absolute http(s) URL");
+            }
+        }
+        let scheme = self.database_url.scheme();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            return bad("database_url must start with sqlite:// or postgres://");
+        }
+        Ok(())
+    }
+
+    /// The URL clients use to reach this server, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// A database URL; it may embed a password, so `Debug` shows only the scheme.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    pub const DEFAULT: &'static str = "sqlite://tessera.db";
+
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(SecretString::from(url.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn scheme(&self) -> &str {
+        self.expose().split(':').next().unwrap_or_default()
+    }
+}
+
+impl Default for DatabaseUrl {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({}://…)", self.scheme())
+    }
+}
+
+/// Durations are written the human way in TOML: `"12h"`, `"30days"`, `"3600s"`.
+fn human_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!("{text:?} is not a duration like \"12h\" ({e})"))
+    })
+}
+
+/// A documented example file, printed by `tessera config example`.
+pub const EXAMPLE_TOML: &str = r#"# Tessera configuration. Every setting is optional; shown with its default.
+# Precedence: defaults < this file < TESSERA_* environment variables < flags.
+
+# Public HTTP listener (env TESSERA_LISTEN, flag --listen).
+listen = "127.0.0.1:8080"
+
+# URL under which clients reach this server; used as the OAuth 2.0 issuer and in
+# endpoint URLs. Default: http://LISTEN (env TESSERA_PUBLIC_URL, flag --public-url).
+# public_url = "https://auth.example.com"
+
+# Prometheus /metrics listener, kept off the public port (env TESSERA_METRICS_LISTEN).
+metrics_listen = "127.0.0.1:9464"
+
+# sqlite://PATH (embedded, one node) or postgres://USER@HOST/DB (any number of nodes).
+# Env TESSERA_DATABASE_URL, flag --database-url.
+database_url = "sqlite://tessera.db"
+
+# Connections of the PostgreSQL pool, or read connections for SQLite.
+database_pool_size = 16
+
+# Lifetime of OAuth 2.0 access tokens.
+access_token_ttl = "1h"
+
+# Sessions end after this long without use, and at the latest after the maximum lifetime.
+session_idle_timeout = "12h"
+session_max_lifetime = "30days"
+
+# How often expired tokens and sessions are deleted.
+purge_interval = "5m"
+
+# Take the client IP from X-Forwarded-For: only behind a reverse proxy you control.
+trust_forwarded_for = false
+
+# Allow http:// and private-address cookie-login endpoints (development and tests only).
+allow_private_endpoints = false
+
+# Site used by password login when the request names none.
+# default_site_id = 1
+
+# "text" or "json".
+log_format = "text"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses_to_the_defaults() {
+        let parsed = Config::from_toml(EXAMPLE_TOML).expect("example parses");
+        let defaults = Config::default();
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.metrics_listen, defaults.metrics_listen);
+        assert_eq!(parsed.access_token_ttl, defaults.access_token_ttl);
+        assert_eq!(parsed.session_idle_timeout, defaults.session_idle_timeout);
+        assert_eq!(parsed.session_max_lifetime, defaults.session_max_lifetime);
+        assert_eq!(parsed.purge_interval, defaults.purge_interval);
+        assert_eq!(parsed.database_url.expose(), defaults.database_url.expose());
+        parsed.validate().expect("example is valid");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_durations_are_rejected() {
+        assert!(Config::from_toml("lisen = \"127.0.0.1:1\"").is_err());
+        assert!(Config::from_toml("access_token_ttl = \"soon\"").is_err());
+    }
+
+    #[test]
+    fn database_url_debug_hides_credentials() {
+        let url = DatabaseUrl::new("postgres://admin:hunter2@db/tessera");
+        assert_eq!(format!("{url:?}"), "DatabaseUrl(postgres://…)");
+    }
+
+    #[test]
+    fn nonsense_combinations_are_invalid() {
+        let config = Config {
+            session_max_lifetime: Duration::from_secs(60),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

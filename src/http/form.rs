@@ -1,0 +1,223 @@
+//! Strict parsing of request parameters from form-encoded or JSON bodies.
+//!
+//! axum's `Form`/`Json` extractors answer bad input with plain-text errors, and
+//! form parsing there is lossy (invalid UTF-8 becomes U+FFFD) and silently keeps
+//! one of duplicated parameters. Identity endpoints need the opposite: reject
+//! anything ambiguous, in the JSON error shape of their API family.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderMap};
+use bytes::Bytes;
+
+/// Why parameters could not be read; each message is one sentence for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    NotForm,
+    #[error("the request body must be application/x-www-form-urlencoded or application/json")]
+    UnsupportedContentType,
+    #[error("the request body is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("the request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("the JSON body must be an object of strings and numbers")]
+    JsonNotFlat,
+    #[error("parameter {0} is given more than once")]
+    Duplicate(String),
+}
+
+/// Request parameters by name, each present at most once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter treated as absent when empty (RFC 6749 §3.1: empty means omitted).
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Adds every parameter of `later`, replacing ones of the same name.
+    pub fn overlay(&mut self, later: Params) {
+        self.0.extend(later.0);
+    }
+
+    /// Parses `application/x-www-form-urlencoded` text strictly.
+    pub fn from_urlencoded(body: &[u8]) -> Result<Self, FormError> {
+        let mut params = BTreeMap::new();
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            let name = decode_component(name)?;
+            let value = decode_component(value)?;
+            if params.contains_key(&name) {
+                return Err(FormError::Duplicate(name));
+            }
+            params.insert(name, value);
+        }
+        Ok(Self(params))
+    }
+
+    /// Parses a flat JSON object; numbers and booleans become their text.
+    pub fn from_json(body: &[u8]) -> Result<Self, FormError> {
+        let text = std::str::from_utf8(body).map_err(|_| FormError::InvalidUtf8)?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| FormError::InvalidJson(e.to_string()))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(FormError::JsonNotFlat);
+        };
+        let mut params = BTreeMap::new();
+        for (name, value) in object {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                // JSON null is the same as leaving the field out.
+                serde_json::Value::Null => continue,
+                _ => return Err(FormError::JsonNotFlat),
+            };
+            params.insert(name, text);
+        }
+        Ok(Self(params))
+    }
+
+    /// A form body; an empty body without a content type is an empty form.
+    pub fn from_form_body(headers: &HeaderMap, body: &Bytes) -> Result<Self, FormError> {
+        match body_kind(headers) {
+            BodyKind::Form => Self::from_urlencoded(body),
+            BodyKind::Absent if body.is_empty() => Ok(Self::default()),
+            _ => Err(FormError::NotForm),
+        }
+    }
+
+    /// A form or JSON body, chosen by `Content-Type`.
+    pub fn from_form_or_json_body(headers: &HeaderMap, body: &Bytes) -> Result<Self, FormError> {
+        match body_kind(headers) {
+            BodyKind::Form => Self::from_urlencoded(body),
+            BodyKind::Json => Self::from_json(body),
+            BodyKind::Absent if body.is_empty() => Ok(Self::default()),
+            _ => Err(FormError::UnsupportedContentType),
+        }
+    }
+}
+
+enum BodyKind {
+    Form,
+    Json,
+    Absent,
+    Other,
+}
+
+fn body_kind(headers: &HeaderMap) -> BodyKind {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return BodyKind::Absent;
+    };
+    let Ok(value) = value.to_str() else {
+        return BodyKind::Other;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => BodyKind::Form,
+        "application/json" => BodyKind::Json,
+        _ if essence.starts_with("application/") && essence.ends_with("+json") => BodyKind::Json,
+        _ => BodyKind::Other,
+    }
+}
+
+/// `+` is a space, `%XX` a byte; the decoded bytes must be UTF-8.
+pub fn decode_component(raw: &[u8]) -> Result<String, FormError> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|_| FormError::InvalidUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_and_percent() {
+        let p = Params::from_urlencoded(b"a=b+c&d=%C3%A9%2B&e").unwrap();
+        assert_eq!(p.get("a"), Some("b c"));
+        assert_eq!(p.get("d"), Some("é+"));
+        assert_eq!(p.get("e"), Some(""));
+        assert_eq!(p.non_empty("e"), None);
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_utf8() {
+        assert_eq!(
+            Params::from_urlencoded(b"a=1&a=2"),
+            Err(FormError::Duplicate("a".into()))
+        );
+        assert_eq!(
+            Params::from_urlencoded(b"a=%FF"),
+            Err(FormError::InvalidUtf8)
+        );
+        assert_eq!(
+            Params::from_urlencoded(b"a=\xff"),
+            Err(FormError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn json_objects_are_flattened_to_text() {
+        let p =
+            Params::from_json(r#"{"id": 42, "name": "Zoë", "email": null}"#.as_bytes()).unwrap();
+        assert_eq!(p.get("id"), Some("42"));
+        assert_eq!(p.get("name"), Some("Zoë"));
+        assert!(!p.contains("email"));
+        assert_eq!(
+            Params::from_json(br#"{"id": {"x": 1}}"#),
+            Err(FormError::JsonNotFlat)
+        );
+        assert_eq!(Params::from_json(b"[1]"), Err(FormError::JsonNotFlat));
+        assert!(matches!(
+            Params::from_json(b"{"),
+            Err(FormError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn content_type_decides_the_parser() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        let body = Bytes::from_static(br#"{"a":"b"}"#);
+        assert_eq!(
+            Params::from_form_or_json_body(&headers, &body)
+                .unwrap()
+                .get("a"),
+            Some("b")
+        );
+        assert_eq!(
+            Params::from_form_body(&headers, &body),
+            Err(FormError::NotForm)
+        );
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert_eq!(
+            Params::from_form_or_json_body(&headers, &body),
+            Err(FormError::UnsupportedContentType)
+        );
+    }
+}

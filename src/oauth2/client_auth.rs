@@ -1,0 +1,160 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1) or `client_id` and
+//! `client_secret` in the body (`client_secret_post`), never both.
+//! The client id is the site id; the client secret is one of the site's API keys.
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::{invalid_client, invalid_request};
+use crate::app::AppState;
+use crate::http::form::{decode_component, Params};
+use crate::http::ApiError;
+use crate::secrets::SecretHash;
+
+/// A site server that proved it holds one of the site's API keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticatedClient {
+    pub site_id: i64,
+    pub key_id: i64,
+}
+
+/// Credentials as presented, before they are checked.
+struct PresentedCredentials {
+    client_id: String,
+    secret: SecretString,
+}
+
+const AUTH_FAILED: &str = "client authentication failed";
+
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<AuthenticatedClient, ApiError> {
+    let presented = presented_credentials(headers, params)?;
+    let Some(site_id) = parse_site_id(&presented.client_id) else {
+        return Err(invalid_client(AUTH_FAILED));
+    };
+    let hash = SecretHash::of(presented.secret.expose_secret());
+    let key = state.store.find_api_key(&hash).await?;
+    let Some(key) = key else {
+        tracing::info!(site_id, "client authentication failed: unknown key");
+        return Err(invalid_client(AUTH_FAILED));
+    };
+    // The hash lookup already matched; the constant-time check guards against any
+    // collation or truncation surprise in the store.
+    if key.site_id != site_id || !hash.matches(&key.secret_hash) {
+        tracing::info!(site_id, "client authentication failed: key of another site");
+        return Err(invalid_client(AUTH_FAILED));
+    }
+    if !key.site_active {
+        tracing::info!(site_id, "client authentication failed: site disabled");
+        return Err(invalid_client("the site is disabled"));
+    }
+    let now = state.now();
+    state.store.touch_api_key(&key, now).await?;
+    Ok(AuthenticatedClient {
+        site_id,
+        key_id: key.key_id,
+    })
+}
+
+/// Site ids are positive decimal integers.
+pub fn parse_site_id(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+fn presented_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<PresentedCredentials, ApiError> {
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let authorization = authorizations.next();
+    if authorizations.next().is_some() {
+        return Err(invalid_request("more than one Authorization header"));
+    }
+    let in_body = params.contains("client_id") || params.contains("client_secret");
+    match authorization {
+        Some(value) => {
+            if in_body {
+                return Err(invalid_request(
+                    "use either HTTP Basic or client_id/client_secret in the body, not both",
+                ));
+            }
+            let value = value
+                .to_str()
+                .map_err(|_| invalid_client("the Authorization header is not valid ASCII"))?;
+            basic_credentials(value).ok_or_else(|| {
+                invalid_client("the Authorization header must be HTTP Basic with site_id:api_key")
+            })
+        }
+        None => match (
+            params.non_empty("client_id"),
+            params.non_empty("client_secret"),
+        ) {
+            (Some(client_id), Some(secret)) => Ok(PresentedCredentials {
+                client_id: client_id.to_string(),
+                secret: SecretString::from(secret.to_string()),
+            }),
+            (Some(_), None) => Err(invalid_client("client_secret is required")),
+            _ => Err(invalid_client(
+                "client authentication is required (HTTP Basic with site_id:api_key)",
+            )),
+        },
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+fn basic_credentials(value: &str) -> Option<PresentedCredentials> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let colon = decoded.iter().position(|b| *b == b':')?;
+    let client_id = decode_component(&decoded[..colon]).ok()?;
+    let secret = decode_component(&decoded[colon + 1..]).ok()?;
+    Some(PresentedCredentials {
+        client_id,
+        secret: SecretString::from(secret),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> String {
+        format!("Basic {}", STANDARD.encode(raw))
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urldecoded() {
+        let c = basic_credentials(&basic("12:tsk_a%2Bb+c")).unwrap();
+        assert_eq!(c.client_id, "12");
+        assert_eq!(c.secret.expose_secret(), "tsk_a+b c");
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_refused() {
+        assert!(basic_credentials("Bearer abc").is_none());
+        assert!(basic_credentials("Basic !!!").is_none());
+        assert!(basic_credentials(&basic("no-colon")).is_none());
+        assert!(basic_credentials("Basic").is_none());
+    }
+
+    #[test]
+    fn site_ids_are_positive_decimals() {
+        assert_eq!(parse_site_id("42"), Some(42));
+        for bad in ["", "0", "-1", "+1", "1e3", " 1", "99999999999999999999"] {
+            assert_eq!(parse_site_id(bad), None, "{bad:?}");
+        }
+    }
+}

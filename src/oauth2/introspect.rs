@@ -1,0 +1,88 @@
+//! `POST /oauth2/introspect` (RFC 7662). A site only ever sees its own tokens as active.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::client_auth;
+use super::error::invalid_request;
+use super::token::no_store;
+use crate::app::AppState;
+use crate::http::form::Params;
+use crate::http::{read_body, ApiError};
+use crate::secrets::SecretHash;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The site id, as a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+}
+
+impl IntrospectionResponse {
+    fn inactive() -> Self {
+        Self {
+            active: false,
+            scope: None,
+            client_id: None,
+            exp: None,
+            iat: None,
+            token_type: None,
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "oauth2",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token=…[&token_type_hint=access_token]"),
+    responses(
+        (status = 200, description = "Token state", body = IntrospectionResponse),
+        (status = 400, description = "invalid_request", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "invalid_client", body = crate::openapi::ErrorSchema),
+    ),
+    security(("client_basic" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(body).await?;
+    let params = Params::from_form_body(&headers, &body)?;
+    let client = client_auth::authenticate(&state, &headers, &params).await?;
+    let token = params
+        .non_empty("token")
+        .ok_or_else(|| invalid_request("token is required"))?;
+    let record = state
+        .store
+        .find_access_token(&SecretHash::of(token), state.now())
+        .await?
+        .filter(|record| record.site_id == client.site_id);
+    let answer = match record {
+        None => IntrospectionResponse::inactive(),
+        Some(record) => IntrospectionResponse {
+            active: true,
+            scope: Some(record.scope),
+            client_id: Some(record.site_id.to_string()),
+            exp: Some(record.expires_at / 1000),
+            iat: Some(record.issued_at / 1000),
+            token_type: Some("bearer"),
+        },
+    };
+    Ok(no_store(Json(answer).into_response()))
+}

@@ -1,0 +1,46 @@
+//! `POST /oauth2/revoke` (RFC 7009). Answers 200 for every well-formed request,
+//! whether or not the token existed or belonged to the caller (§2.2).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+
+use super::client_auth;
+use super::error::invalid_request;
+use crate::app::AppState;
+use crate::http::form::Params;
+use crate::http::{read_body, ApiError};
+use crate::secrets::SecretHash;
+
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "oauth2",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token=…[&token_type_hint=access_token]"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "invalid_request", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "invalid_client", body = crate::openapi::ErrorSchema),
+    ),
+    security(("client_basic" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let body = read_body(body).await?;
+    let params = Params::from_form_body(&headers, &body)?;
+    let client = client_auth::authenticate(&state, &headers, &params).await?;
+    let token = params
+        .non_empty("token")
+        .ok_or_else(|| invalid_request("token is required"))?;
+    // token_type_hint is optional and only access tokens exist, so it is ignored (§2.1).
+    let revoked = state
+        .store
+        .revoke_access_token(&SecretHash::of(token), client.site_id)
+        .await?;
+    tracing::info!(site_id = client.site_id, revoked, "token revocation");
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,88 @@
+//! `POST /oauth2/token` (RFC 6749 §3.2): reads the request, authenticates the
+//! client and hands over to the grant type's own module.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::client_auth;
+use super::client_credentials;
+use super::error::{invalid_request, unsupported_grant_type};
+use crate::app::AppState;
+use crate::http::form::Params;
+use crate::http::{read_body, ApiError};
+
+/// The form fields of a token request (documentation only; parsing is strict and manual).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenRequest {
+    /// Only `client_credentials`.
+    grant_type: String,
+    /// Space-separated subset of `accounts admin`; default `accounts`.
+    scope: Option<String>,
+    /// Site id, when not using HTTP Basic.
+    client_id: Option<String>,
+    /// API key, when not using HTTP Basic.
+    client_secret: Option<String>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        no_store(Json(self).into_response())
+    }
+}
+
+/// Token responses must never be cached (RFC 6749 §5.1).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "oauth2",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Access token issued", body = TokenResponse),
+        (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "invalid_client", body = crate::openapi::ErrorSchema),
+    ),
+    security(("client_basic" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(body).await?;
+    let params = Params::from_form_body(&headers, &body)?;
+    let grant_type = params
+        .non_empty("grant_type")
+        .ok_or_else(|| invalid_request("grant_type is required"))?;
+    let client = client_auth::authenticate(&state, &headers, &params).await?;
+    match grant_type {
+        "client_credentials" => Ok(client_credentials::grant(&state, client, &params)
+            .await?
+            .into_response()),
+        _ => Err(unsupported_grant_type(
+            "only grant_type=client_credentials is supported",
+        )),
+    }
+}

@@ -1,0 +1,56 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// `{"error", "error_description"}`, the error body of the OAuth and JSON APIs.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorSchema {
+    error: String,
+    error_description: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera",
+        description = "Login service for embedded platforms: OAuth 2.0 for site servers, server-side SSO, cookie login, password login with JWT."
+    ),
+    paths(
+        crate::oauth2::token::token,
+        crate::oauth2::introspect::introspect,
+        crate::oauth2::revoke::revoke,
+        crate::oauth2::metadata::metadata,
+        crate::ops::healthz,
+        crate::ops::readyz,
+        crate::ops::openapi,
+    ),
+    components(schemas(ErrorSchema)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

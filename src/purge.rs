@@ -1,0 +1,33 @@
+//! Background deletion of expired tokens and sessions. Only rows past their
+//! expiry are deleted, so a purge never ends anything still valid.
+
+use tokio::sync::watch;
+
+use crate::app::AppState;
+
+/// Purges every `purge_interval` until `stop` turns true.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(state.config.purge_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = purge_once(&state).await {
+                    tracing::warn!(error = %e, "purge of expired rows failed; will retry");
+                }
+            }
+            // A change means stop (the only value ever sent); an error means the server is gone.
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One pass; returns how many rows were deleted.
+pub async fn purge_once(state: &AppState) -> Result<u64, crate::store::StoreError> {
+    let now = state.now();
+    let tokens = state.store.purge_expired_access_tokens(now).await?;
+    if tokens > 0 {
+        tracing::debug!(tokens, "purged expired rows");
+    }
+    Ok(tokens)
+}

@@ -1,0 +1,105 @@
+//! OAuth 2.0 access tokens, stored as SHA-256 of the opaque token.
+
+use super::{on_store, Store, StoreResult};
+use crate::clock::Millis;
+use crate::secrets::SecretHash;
+
+/// A token about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    pub hash: SecretHash,
+    pub site_id: i64,
+    pub key_id: i64,
+    pub scope: String,
+    pub issued_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// A live token: unexpired, its key not deleted, its site active.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessTokenRecord {
+    pub site_id: i64,
+    pub key_id: i64,
+    pub scope: String,
+    pub issued_at: Millis,
+    pub expires_at: Millis,
+}
+
+impl Store {
+    pub async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
+        on_store!(
+            self,
+            write
+                | pool
+                | {
+                    sqlx::query(
+                "INSERT INTO access_tokens (token_hash, site_id, key_id, scope, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token.hash.as_bytes())
+            .bind(token.site_id)
+            .bind(token.key_id)
+            .bind(&token.scope)
+            .bind(token.issued_at)
+            .bind(token.expires_at)
+            .execute(pool)
+            .await?;
+                }
+        );
+        Ok(())
+    }
+
+    /// The live token with this hash, if any.
+    pub async fn find_access_token(
+        &self,
+        hash: &SecretHash,
+        now: Millis,
+    ) -> StoreResult<Option<AccessTokenRecord>> {
+        let found = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_as::<_, AccessTokenRecord>(
+                    "SELECT t.site_id, t.key_id, t.scope, t.issued_at, t.expires_at \
+                 FROM access_tokens t JOIN sites s ON s.site_id = t.site_id \
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.active",
+                )
+                .bind(hash.as_bytes())
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(found)
+    }
+
+    /// Revokes a token of `site_id`; a token of another site is left alone.
+    pub async fn revoke_access_token(&self, hash: &SecretHash, site_id: i64) -> StoreResult<bool> {
+        let revoked = on_store!(
+            self,
+            write | pool | {
+                sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1 AND site_id = $2")
+                    .bind(hash.as_bytes())
+                    .bind(site_id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        );
+        Ok(revoked == 1)
+    }
+
+    /// Deletes tokens that expired before `now`; returns how many.
+    pub async fn purge_expired_access_tokens(&self, now: Millis) -> StoreResult<u64> {
+        let purged = on_store!(
+            self,
+            write | pool | {
+                sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        );
+        Ok(purged)
+    }
+}

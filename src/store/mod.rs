@@ -1,0 +1,215 @@
+//! Persistence on SQLite (embedded default) or PostgreSQL (shared by many nodes).
+//!
+//! Every query is written once, with `$1` placeholders, and runs on both backends:
+//! the [`on_store!`] macro expands a query body once per backend so that each
+//! expansion is type-checked against its own driver. Times are epoch milliseconds.
+//!
+//! SQLite gets two pools: many read-only connections and exactly one writer, so
+//! writers queue in the pool instead of fighting over the database lock
+//! (`SQLITE_BUSY`), and WAL lets readers proceed while the writer commits.
+
+pub mod access_tokens;
+pub mod api_keys;
+pub mod audit;
+pub mod sites;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Runs `$body` with `$pool` bound to the backend's pool for reads or for writes.
+///
+/// The body is duplicated at compile time (once per driver), never at run time.
+macro_rules! on_store {
+    ($store:expr, read |$pool:ident| $body:expr) => {
+        match $store.backend() {
+            $crate::store::Backend::Sqlite { reader: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+    ($store:expr, write |$pool:ident| $body:expr) => {
+        match $store.backend() {
+            $crate::store::Backend::Sqlite { writer: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_store;
+
+/// A failure of the store itself. Callers turn it into a generic 500 and log it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "unsupported database URL (expected sqlite://PATH or postgres://USER@HOST/DB): {scheme}"
+    )]
+    UnsupportedUrl { scheme: String },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when the error is a unique-constraint violation (a lost race on insert).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The handle to the store: cheap to clone (pools are reference-counted).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("kind", &self.kind()).finish()
+    }
+}
+
+/// Pool sizes; the defaults suit a small node.
+#[derive(Debug, Clone)]
+pub struct PoolSizes {
+    pub sqlite_readers: u32,
+    pub postgres: u32,
+}
+
+impl Default for PoolSizes {
+    fn default() -> Self {
+        Self {
+            sqlite_readers: 8,
+            postgres: 16,
+        }
+    }
+}
+
+impl Store {
+    /// Connects to `url` and brings the schema up to date.
+    pub async fn open(url: &str, sizes: &PoolSizes) -> StoreResult<Self> {
+        let store = Self::connect(url, sizes).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (used by `tessera migrate` to report progress itself).
+    pub async fn connect(url: &str, sizes: &PoolSizes) -> StoreResult<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let backend = match scheme {
+            "postgres" | "postgresql" => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(sizes.postgres)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                Backend::Postgres(pool)
+            }
+            "sqlite" => {
+                let base = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // With WAL, NORMAL loses at most the last commits on power loss,
+                    // never consistency; it avoids an fsync per commit.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(base.clone())
+                    .await?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(sizes.sqlite_readers.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(base.read_only(true))
+                    .await?;
+                Backend::Sqlite { reader, writer }
+            }
+            other => {
+                return Err(StoreError::UnsupportedUrl {
+                    scheme: other.to_string(),
+                })
+            }
+        };
+        Ok(Self { backend })
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// "sqlite" or "postgres", for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations of this backend; returns how many were applied.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        // Absent before the first migration: counts as zero applied.
+        let applied_before: i64 = on_store!(
+            self,
+            write | pool | {
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap_or(0)
+            }
+        );
+        let known = match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let migrator = sqlx::migrate!("./migrations/sqlite");
+                migrator.run(writer).await?;
+                migrator.iter().count()
+            }
+            Backend::Postgres(pool) => {
+                let migrator = sqlx::migrate!("./migrations/postgres");
+                migrator.run(pool).await?;
+                migrator.iter().count()
+            }
+        };
+        Ok(known.saturating_sub(applied_before as usize))
+    }
+
+    /// Readiness probe: the store answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_store!(
+            self,
+            read | pool | {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        );
+        Ok(())
+    }
+
+    /// Closes every pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}

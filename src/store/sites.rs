@@ -1,0 +1,329 @@
+//! Sites (tenants), their allowed origins and settings.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::{api_keys, on_store, Store, StoreError, StoreResult};
+use crate::clock::Millis;
+
+/// Per-site settings, stored as one JSON document so that new settings need no migration.
+/// Unknown fields are ignored and missing ones take their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteSettings {
+    /// Password login (`/api/v1/authenticate`) requires a valid `api_key` of the site.
+    pub api_key_mandatory: bool,
+    /// The platform hides its own account handling (the site owns sign-up and profiles).
+    pub disable_user_account_handling: bool,
+    pub disable_avatar_changing: bool,
+    pub disable_display_name_changing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub site_id: i64,
+    pub name: String,
+    pub active: bool,
+    pub origins: Vec<String>,
+    pub settings: SiteSettings,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    site_id: i64,
+    name: String,
+    active: bool,
+    settings: String,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+impl SiteRow {
+    fn into_site(self, origins: Vec<String>) -> StoreResult<Site> {
+        let settings = serde_json::from_str(&self.settings)
+            .map_err(|e| StoreError::Corrupt(format!("settings of site {}: {e}", self.site_id)))?;
+        Ok(Site {
+            site_id: self.site_id,
+            name: self.name,
+            active: self.active,
+            origins,
+            settings,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A new site and its first API key (the key is shown once, never stored in clear).
+#[derive(Debug)]
+pub struct CreatedSite {
+    pub site_id: i64,
+    pub key_id: i64,
+    pub api_key: SecretString,
+}
+
+const SITE_COLUMNS: &str = "site_id, name, active, settings, created_at, updated_at";
+
+impl Store {
+    /// Creates a site with its origins and a first API key, in one transaction.
+    pub async fn create_site(
+        &self,
+        name: &str,
+        origins: &[String],
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<CreatedSite> {
+        let new_key = api_keys::NewApiKey::generate("initial key");
+        let settings = serde_json::to_string(&SiteSettings::default()).expect("settings serialise");
+        let (site_id, key_id) = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let site_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO sites (name, active, settings, created_at, updated_at) \
+                 VALUES ($1, TRUE, $2, $3, $3) RETURNING site_id",
+                )
+                .bind(name)
+                .bind(&settings)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for origin in origins {
+                    sqlx::query("INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)")
+                        .bind(site_id)
+                        .bind(origin)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let key_id: i64 = api_keys::insert_key_query(site_id, &new_key, now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let site_event = NewAuditEvent::new(Some(site_id), now, actor, "site.created")
+                    .with_detail(serde_json::json!({ "name": name, "origins": origins }));
+                audit::insert_query(&site_event).execute(&mut *tx).await?;
+                let key_event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
+                    .with_detail(serde_json::json!({ "key_id": key_id, "prefix": new_key.prefix }));
+                audit::insert_query(&key_event).execute(&mut *tx).await?;
+                tx.commit().await?;
+                (site_id, key_id)
+            }
+        );
+        Ok(CreatedSite {
+            site_id,
+            key_id,
+            api_key: new_key.secret,
+        })
+    }
+
+    pub async fn count_sites(&self) -> StoreResult<i64> {
+        let n = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sites")
+                    .fetch_one(pool)
+                    .await?
+            }
+        );
+        Ok(n)
+    }
+
+    pub async fn get_site(&self, site_id: i64) -> StoreResult<Option<Site>> {
+        let found = on_store!(
+            self,
+            read | pool | {
+                let row = sqlx::query_as::<_, SiteRow>(&format!(
+                    "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
+                ))
+                .bind(site_id)
+                .fetch_optional(pool)
+                .await?;
+                match row {
+                    None => None,
+                    Some(row) => {
+                        let origins = sqlx::query_scalar::<_, String>(
+                            "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
+                        )
+                        .bind(site_id)
+                        .fetch_all(pool)
+                        .await?;
+                        Some((row, origins))
+                    }
+                }
+            }
+        );
+        found
+            .map(|(row, origins)| row.into_site(origins))
+            .transpose()
+    }
+
+    /// Every site with its origins, by id.
+    pub async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        let (rows, origins) = on_store!(
+            self,
+            read | pool | {
+                let rows = sqlx::query_as::<_, SiteRow>(&format!(
+                    "SELECT {SITE_COLUMNS} FROM sites ORDER BY site_id"
+                ))
+                .fetch_all(pool)
+                .await?;
+                let origins = sqlx::query_as::<_, (i64, String)>(
+                    "SELECT site_id, origin FROM site_origins ORDER BY site_id, origin",
+                )
+                .fetch_all(pool)
+                .await?;
+                (rows, origins)
+            }
+        );
+        rows.into_iter()
+            .map(|row| {
+                let mine = origins
+                    .iter()
+                    .filter(|(site_id, _)| *site_id == row.site_id)
+                    .map(|(_, origin)| origin.clone())
+                    .collect();
+                row.into_site(mine)
+            })
+            .collect()
+    }
+
+    /// Enables or disables a site; false when there is no such site.
+    pub async fn set_site_active(
+        &self,
+        site_id: i64,
+        active: bool,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let action = if active {
+            "site.enabled"
+        } else {
+            "site.disabled"
+        };
+        let event = NewAuditEvent::new(Some(site_id), now, actor, action);
+        let found = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let changed =
+                    sqlx::query("UPDATE sites SET active = $1, updated_at = $2 WHERE site_id = $3")
+                        .bind(active)
+                        .bind(now)
+                        .bind(site_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                if changed == 1 {
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                changed == 1
+            }
+        );
+        Ok(found)
+    }
+
+    /// Replaces settings and, when given, the allowed origins, in one transaction.
+    /// `edit` sees the current settings; false when there is no such site.
+    pub async fn configure_site<F>(
+        &self,
+        site_id: i64,
+        origins: Option<&[String]>,
+        edit: F,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool>
+    where
+        F: FnOnce(&mut SiteSettings),
+    {
+        let found = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT settings FROM sites WHERE site_id = $1")
+                        .bind(site_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match current {
+                    None => false,
+                    Some(text) => {
+                        let mut settings: SiteSettings =
+                            serde_json::from_str(&text).map_err(|e| {
+                                StoreError::Corrupt(format!("settings of site {site_id}: {e}"))
+                            })?;
+                        edit(&mut settings);
+                        let text = serde_json::to_string(&settings).expect("settings serialise");
+                        sqlx::query(
+                            "UPDATE sites SET settings = $1, updated_at = $2 WHERE site_id = $3",
+                        )
+                        .bind(&text)
+                        .bind(now)
+                        .bind(site_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        if let Some(origins) = origins {
+                            sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
+                                .bind(site_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            for origin in origins {
+                                sqlx::query(
+                                    "INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)",
+                                )
+                                .bind(site_id)
+                                .bind(origin)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                        let event =
+                            NewAuditEvent::new(Some(site_id), now, actor, "site.configured")
+                                .with_detail(serde_json::json!({ "origins": origins }));
+                        audit::insert_query(&event).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                        true
+                    }
+                }
+            }
+        );
+        Ok(found)
+    }
+
+    /// Whether `origin` is allowed for an active `site_id`.
+    pub async fn site_allows_origin(&self, site_id: i64, origin: &str) -> StoreResult<bool> {
+        let found = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
+                 WHERE o.site_id = $1 AND o.origin = $2 AND s.active",
+                )
+                .bind(site_id)
+                .bind(origin)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(found.is_some())
+    }
+
+    /// Whether any active site allows `origin` (answers CORS preflights, which name no site).
+    pub async fn any_site_allows_origin(&self, origin: &str) -> StoreResult<bool> {
+        let found = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
+                 WHERE o.origin = $1 AND s.active LIMIT 1",
+                )
+                .bind(origin)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: real servers on port 0, real databases (SQLite and PostgreSQL),
+//! real HTTP clients. One binary, so the crate is linked once.
+
+mod helpers;
+
+mod cli;
+mod oauth2;
+mod ops;

@@ -1,0 +1,60 @@
+//! Health, readiness, metrics, OpenAPI, request ids, graceful shutdown.
+
+use serde_json::Value;
+
+use crate::both_stores;
+
+both_stores! {
+    async fn health_and_readiness(app) {
+        let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let body: Value = ready.json().await.unwrap();
+        assert_eq!(body["status"], "ready");
+        // Once the store is closed, readiness fails with 503 (and liveness does not).
+        app.store.close().await;
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 503);
+        assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    }
+
+    async fn metrics_are_on_their_own_listener(app) {
+        app.token("accounts").await;
+        let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(public.status(), 404);
+        let scrape = app.client.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap();
+        assert_eq!(scrape.status(), 200);
+        let text = scrape.text().await.unwrap();
+        assert!(text.contains("tessera_oauth2_tokens_issued_total 1"), "{text}");
+        assert!(text.contains("route=\"/oauth2/token\""), "{text}");
+        assert!(text.contains("tessera_http_request_duration_seconds_bucket"), "{text}");
+    }
+
+    async fn openapi_lists_the_endpoints(app) {
+        let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/.well-known/oauth-authorization-server", "/healthz", "/readyz"] {
+            assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+        assert!(doc["components"]["securitySchemes"]["client_basic"].is_object());
+    }
+
+    async fn every_response_has_a_request_id(app) {
+        for path in ["/healthz", "/nope", "/oauth2/token"] {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            let id = response.headers().get("x-request-id").unwrap_or_else(|| panic!("{path}: no request id"));
+            assert!(id.len() >= 16);
+        }
+        // A caller's own request id is kept, so logs can be correlated across services.
+        let response = app.client.get(app.url("/healthz")).header("x-request-id", "caller-123").send().await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], "caller-123");
+    }
+
+    async fn graceful_shutdown_stops_the_server(app) {
+        let url = app.url("/healthz");
+        let client = app.client.clone();
+        app.stop().await;
+        assert!(client.get(url).send().await.is_err());
+    }
+}
