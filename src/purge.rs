@@ -26,8 +26,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 pub async fn purge_once(state: &AppState) -> Result<u64, crate::store::StoreError> {
     let now = state.now();
     let tokens = state.store.purge_expired_access_tokens(now).await?;
-    if tokens > 0 {
-        tracing::debug!(tokens, "purged expired rows");
+    let sessions = state.store.purge_expired_sessions(now).await?;
+    if tokens + sessions > 0 {
+        tracing::debug!(tokens, sessions, "purged expired rows");
     }
-    Ok(tokens)
+    Ok(tokens + sessions)
 }

@@ -11,7 +11,9 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod audit;
+pub mod sessions;
 pub mod sites;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,430 @@
+//! Users: one model for SSO users (known by the site's `external_id`) and local
+//! users (user name and password). `user_id` is unique across the installation.
+
+use serde::Serialize;
+
+use super::audit::{self, Actor, NewAuditEvent};
+use super::{on_store, Store, StoreResult};
+use crate::clock::Millis;
+
+/// The roles a user can have on a site.
+pub const ROLES: [&str; 3] = ["user", "agent", "admin"];
+
+/// A ban: permanent when `ends_at` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ban {
+    pub banned_at: Millis,
+    pub ends_at: Option<Millis>,
+    /// Shown to the user.
+    pub reason: String,
+    /// Private to moderators.
+    pub note: String,
+}
+
+impl Ban {
+    /// A temporary ban past its end no longer blocks.
+    pub fn is_in_force(&self, now: Millis) -> bool {
+        self.ends_at.is_none_or(|end| end > now)
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.ends_at.is_none()
+    }
+
+    /// The ban fields shared by every login path (SPEC §3.4), without `error`.
+    pub fn public_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        let level = if self.is_permanent() {
+            "permanent"
+        } else {
+            "temporary"
+        };
+        fields.insert("ban_level".into(), level.into());
+        fields.insert("is_permanent".into(), self.is_permanent().into());
+        fields.insert("end_date".into(), self.ends_at.into());
+        fields.insert("reason".into(), self.reason.clone().into());
+        fields
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub user_id: i64,
+    pub site_id: i64,
+    pub external_id: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub photo_url: Option<String>,
+    /// JSON text, as received.
+    pub social_data: Option<String>,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub language: Option<String>,
+    pub active: bool,
+    pub deleted: bool,
+    pub ban: Option<Ban>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl User {
+    /// The ban that blocks this user now, if any.
+    pub fn ban_in_force(&self, now: Millis) -> Option<&Ban> {
+        self.ban.as_ref().filter(|b| b.is_in_force(now))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: i64,
+    site_id: i64,
+    external_id: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    display_name: String,
+    first_name: String,
+    last_name: String,
+    photo_url: Option<String>,
+    social_data: Option<String>,
+    role: String,
+    password_hash: Option<String>,
+    language: Option<String>,
+    active: bool,
+    deleted: bool,
+    banned_at: Option<Millis>,
+    ban_ends_at: Option<Millis>,
+    ban_reason: Option<String>,
+    ban_note: Option<String>,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        let ban = r.banned_at.map(|banned_at| Ban {
+            banned_at,
+            ends_at: r.ban_ends_at,
+            reason: r.ban_reason.unwrap_or_default(),
+            note: r.ban_note.unwrap_or_default(),
+        });
+        User {
+            user_id: r.user_id,
+            site_id: r.site_id,
+            external_id: r.external_id,
+            username: r.username,
+            email: r.email,
+            display_name: r.display_name,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            photo_url: r.photo_url,
+            social_data: r.social_data,
+            role: r.role,
+            password_hash: r.password_hash,
+            language: r.language,
+            active: r.active,
+            deleted: r.deleted,
+            ban,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub(crate) const USER_COLUMNS: &str = "user_id, site_id, external_id, username, email, display_name, \
+     first_name, last_name, photo_url, social_data, role, password_hash, language, active, deleted, \
+     banned_at, ban_ends_at, ban_reason, ban_note, created_at, updated_at";
+
+/// The profile a site asserts for one of its users (accounts API or cookie login).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoProfile {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// `None` leaves the stored value alone unless `replace_all` is set.
+    pub photo_url: Option<String>,
+    pub social_data: Option<String>,
+    /// The site's answer is the whole truth (cookie login): absent fields are cleared.
+    pub replace_all: bool,
+}
+
+impl SsoProfile {
+    /// True when storing this profile would change nothing.
+    fn matches(&self, user: &User) -> bool {
+        let same_extra = if self.replace_all {
+            user.photo_url == self.photo_url && user.social_data == self.social_data
+        } else {
+            self.photo_url.is_none() && self.social_data.is_none()
+        };
+        user.display_name == self.display_name && user.email == self.email && same_extra
+    }
+}
+
+/// Lower-cased key for case-insensitive lookups of user names and emails.
+pub fn lookup_key(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// A local user (password login) about to be created.
+#[derive(Debug, Clone)]
+pub struct NewLocalUser {
+    pub site_id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl Store {
+    pub async fn get_user(&self, site_id: i64, user_id: i64) -> StoreResult<Option<User>> {
+        let row = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_as::<_, UserRow>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2"
+                ))
+                .bind(site_id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(row.map(User::from))
+    }
+
+    pub async fn find_user_by_external_id(
+        &self,
+        site_id: i64,
+        external_id: &str,
+    ) -> StoreResult<Option<User>> {
+        let row = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_as::<_, UserRow>(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND external_id = $2"
+                ))
+                .bind(site_id)
+                .bind(external_id)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(row.map(User::from))
+    }
+
+    /// A local user by user name, or else by email (both case-insensitive).
+    pub async fn find_user_by_login(&self, site_id: i64, login: &str) -> StoreResult<Option<User>> {
+        let key = lookup_key(login);
+        let row = on_store!(
+            self,
+            read | pool
+                | {
+                    sqlx::query_as::<_, UserRow>(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND (username_key = $2 OR email_key = $2) \
+                 ORDER BY CASE WHEN username_key = $2 THEN 0 ELSE 1 END, user_id LIMIT 1"
+            ))
+            .bind(site_id)
+            .bind(&key)
+            .fetch_optional(pool)
+            .await?
+                }
+        );
+        Ok(row.map(User::from))
+    }
+
+    /// Creates the user `(site, external_id)` or brings its profile up to date.
+    /// Reads first, so a returning user with an unchanged profile costs no write;
+    /// concurrent first logins of one user converge on one row (the upsert).
+    pub async fn upsert_sso_user(
+        &self,
+        site_id: i64,
+        profile: &SsoProfile,
+        now: Millis,
+    ) -> StoreResult<User> {
+        if let Some(existing) = self
+            .find_user_by_external_id(site_id, &profile.external_id)
+            .await?
+        {
+            if profile.matches(&existing) {
+                return Ok(existing);
+            }
+        }
+        let email_key = profile.email.as_deref().map(lookup_key);
+        let replace_all = profile.replace_all;
+        let row = on_store!(
+            self,
+            write
+                | pool
+                | {
+                    sqlx::query_as::<_, UserRow>(&format!(
+                "INSERT INTO users (site_id, external_id, display_name, email, email_key, photo_url, social_data, \
+                                    created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                 ON CONFLICT (site_id, external_id) DO UPDATE SET \
+                   display_name = excluded.display_name, \
+                   email = excluded.email, \
+                   email_key = excluded.email_key, \
+                   photo_url = CASE WHEN $9 THEN excluded.photo_url ELSE COALESCE(excluded.photo_url, users.photo_url) END, \
+                   social_data = CASE WHEN $9 THEN excluded.social_data ELSE COALESCE(excluded.social_data, users.social_data) END, \
+                   updated_at = excluded.updated_at \
+                 RETURNING {USER_COLUMNS}"
+            ))
+            .bind(site_id)
+            .bind(&profile.external_id)
+            .bind(&profile.display_name)
+            .bind(&profile.email)
+            .bind(&email_key)
+            .bind(&profile.photo_url)
+            .bind(&profile.social_data)
+            .bind(now)
+            .bind(replace_all)
+            .fetch_one(pool)
+            .await?
+                }
+        );
+        Ok(row.into())
+    }
+
+    /// Creates a local user; `None` when the user name is taken on that site.
+    pub async fn create_local_user(
+        &self,
+        user: &NewLocalUser,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<Option<i64>> {
+        let username_key = lookup_key(&user.username);
+        let email_key = user.email.as_deref().map(lookup_key);
+        let result = on_store!(
+            self,
+            write
+                | pool
+                | {
+                    let mut tx = pool.begin().await?;
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO users (site_id, username, username_key, email, email_key, display_name, \
+                                    first_name, last_name, role, password_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $2, $6, $7, $8, $9, $10, $10) \
+                 ON CONFLICT (site_id, username_key) DO NOTHING RETURNING user_id",
+            )
+            .bind(user.site_id)
+            .bind(&user.username)
+            .bind(&username_key)
+            .bind(&user.email)
+            .bind(&email_key)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(&user.role)
+            .bind(&user.password_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+                    if let Some(user_id) = inserted {
+                        let event = NewAuditEvent::new(
+                            Some(user.site_id),
+                            now,
+                            actor,
+                            "user.created",
+                        )
+                        .with_detail(
+                            serde_json::json!({ "user_id": user_id, "username": user.username }),
+                        );
+                        audit::insert_query(&event).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                    }
+                    inserted
+                }
+        );
+        Ok(result)
+    }
+
+    /// Bans a user and ends all of their sessions, in one transaction.
+    /// False when the site has no such user.
+    pub async fn ban_user(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        ban: &Ban,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let now = ban.banned_at;
+        let found = on_store!(
+            self,
+            write
+                | pool
+                | {
+                    let mut tx = pool.begin().await?;
+                    let changed = sqlx::query(
+                "UPDATE users SET banned_at = $1, ban_ends_at = $2, ban_reason = $3, ban_note = $4, updated_at = $1 \
+                 WHERE site_id = $5 AND user_id = $6",
+            )
+            .bind(ban.banned_at)
+            .bind(ban.ends_at)
+            .bind(&ban.reason)
+            .bind(&ban.note)
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+                    if changed == 1 {
+                        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                            .bind(user_id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        let event = NewAuditEvent::new(Some(site_id), now, actor, "user.banned")
+                            .with_detail(serde_json::json!({
+                                "user_id": user_id, "ends_at": ban.ends_at, "reason": ban.reason,
+                                "sessions_ended": ended,
+                            }));
+                        audit::insert_query(&event).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                    }
+                    changed == 1
+                }
+        );
+        Ok(found)
+    }
+
+    /// Lifts a ban; false when the site has no such user.
+    pub async fn unban_user(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let found = on_store!(
+            self,
+            write
+                | pool
+                | {
+                    let mut tx = pool.begin().await?;
+                    let changed = sqlx::query(
+                "UPDATE users SET banned_at = NULL, ban_ends_at = NULL, ban_reason = NULL, ban_note = NULL, \
+                 updated_at = $1 WHERE site_id = $2 AND user_id = $3",
+            )
+            .bind(now)
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+                    if changed == 1 {
+                        let event = NewAuditEvent::new(Some(site_id), now, actor, "user.unbanned")
+                            .with_detail(serde_json::json!({ "user_id": user_id }));
+                        audit::insert_query(&event).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                    }
+                    changed == 1
+                }
+        );
+        Ok(found)
+    }
+}
