@@ -16,5 +16,6 @@ pub mod openapi;
 pub mod ops;
 pub mod purge;
 pub mod secrets;
+pub mod sessions;
 pub mod store;
 pub mod telemetry;

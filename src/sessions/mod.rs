@@ -1,0 +1,68 @@
+//! Platform sessions as every login flow starts them, and the answers shared by
+//! every login path (the ban body of SPEC §3.4).
+
+use axum::http::StatusCode;
+use secrecy::SecretString;
+
+use crate::app::AppState;
+use crate::clock::{duration_ms, Millis};
+use crate::http::ApiError;
+use crate::secrets::{self, SecretHash};
+use crate::store::sessions::{NewSession, SessionKind};
+use crate::store::users::Ban;
+use crate::store::StoreError;
+
+/// A session just started: the id goes to the caller once, only its hash is stored.
+#[derive(Debug)]
+pub struct StartedSession {
+    pub session_id: SecretString,
+    pub idle_expires_at: Millis,
+    pub expires_at: Millis,
+    pub reverify_at: Option<Millis>,
+}
+
+/// Starts a session of `user_id` on `site_id` with the configured idle timeout and
+/// lifetime; `reverify_after_ms` makes it a session that must be re-verified.
+#[tracing::instrument(skip_all, fields(site_id, user_id))]
+pub async fn start_session(
+    state: &AppState,
+    site_id: i64,
+    user_id: i64,
+    kind: SessionKind,
+    reverify_after_ms: Option<Millis>,
+) -> Result<StartedSession, StoreError> {
+    let now = state.now();
+    let session_id = secrets::new_opaque_token();
+    let expires_at = now + duration_ms(state.config.session_max_lifetime);
+    let idle_expires_at = (now + duration_ms(state.config.session_idle_timeout)).min(expires_at);
+    let reverify_at = reverify_after_ms.map(|after| now + after);
+    state
+        .store
+        .create_session(&NewSession {
+            hash: SecretHash::of(secrecy::ExposeSecret::expose_secret(&session_id)),
+            site_id,
+            user_id,
+            kind,
+            created_at: now,
+            idle_expires_at,
+            expires_at,
+            reverify_at,
+        })
+        .await?;
+    Ok(StartedSession {
+        session_id,
+        idle_expires_at,
+        expires_at,
+        reverify_at,
+    })
+}
+
+/// 403 `user_banned` with the ban fields (SPEC §3.4), for the accounts and cookie APIs.
+pub fn ban_rejection(ban: &Ban) -> ApiError {
+    let mut body = ban.public_fields();
+    body.insert("error".into(), "user_banned".into());
+    ApiError::Body {
+        status: StatusCode::FORBIDDEN,
+        body: serde_json::Value::Object(body),
+    }
+}
