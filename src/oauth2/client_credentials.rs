@@ -3,7 +3,7 @@
 use secrecy::ExposeSecret;
 
 use super::client_auth::AuthenticatedClient;
-use super::error::invalid_scope;
+use super::error::{invalid_client, invalid_scope};
 use super::scope::Scopes;
 use super::token::TokenResponse;
 use crate::app::AppState;
@@ -24,7 +24,7 @@ pub async fn grant(
     let token = secrets::new_opaque_token();
     let now = state.now();
     let ttl = duration_ms(state.config.access_token_ttl);
-    state
+    let stored = state
         .store
         .insert_access_token(&NewAccessToken {
             hash: SecretHash::of(token.expose_secret()),
@@ -34,7 +34,14 @@ pub async fn grant(
             issued_at: now,
             expires_at: now + ttl,
         })
-        .await?;
+        .await;
+    match stored {
+        // The key was deleted between authentication and now.
+        Err(e) if e.is_foreign_key_violation() => {
+            return Err(invalid_client("client authentication failed"))
+        }
+        other => other?,
+    }
     state.metrics.tokens_issued.inc();
     Ok(TokenResponse {
         access_token: token.expose_secret().to_string(),

@@ -1,5 +1,6 @@
 //! OAuth 2.0 access tokens, stored as SHA-256 of the opaque token.
 
+use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
@@ -26,27 +27,12 @@ pub struct AccessTokenRecord {
 }
 
 impl Store {
+    /// Stores a new token; committed with whatever other tokens and sessions are
+    /// being issued at the same moment (group commit).
     pub async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
-        on_store!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query(
-                "INSERT INTO access_tokens (token_hash, site_id, key_id, scope, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token.hash.as_bytes())
-            .bind(token.site_id)
-            .bind(token.key_id)
-            .bind(&token.scope)
-            .bind(token.issued_at)
-            .bind(token.expires_at)
-            .execute(pool)
-            .await?;
-                }
-        );
-        Ok(())
+        self.batcher
+            .insert(Insert::AccessToken(token.clone()))
+            .await
     }
 
     /// The live token with this hash, if any.

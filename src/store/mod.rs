@@ -11,6 +11,7 @@
 pub mod access_tokens;
 pub mod api_keys;
 pub mod audit;
+mod batch;
 pub mod sessions;
 pub mod sites;
 pub mod users;
@@ -62,6 +63,11 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+
+    /// True when a referenced row is gone (e.g. a key deleted while a token was issued).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -79,6 +85,8 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Group commit for tokens and sessions (see `batch`).
+    batcher: batch::WriteBatcher,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,7 +159,8 @@ impl Store {
                 })
             }
         };
-        Ok(Self { backend })
+        let batcher = batch::WriteBatcher::spawn(backend.clone());
+        Ok(Self { backend, batcher })
     }
 
     pub(crate) fn backend(&self) -> &Backend {

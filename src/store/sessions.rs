@@ -2,6 +2,7 @@
 //! absolute lifetime. A session is only valid while its user may log in, so a ban
 //! or deletion racing with a login can never leave a usable session behind.
 
+use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
@@ -69,30 +70,9 @@ const LIVE_SESSION: &str = "SELECT s.site_id, s.user_id, s.kind, s.created_at, s
        AND (u.banned_at IS NULL OR (u.ban_ends_at IS NOT NULL AND u.ban_ends_at <= $2))";
 
 impl Store {
+    /// Stores a new session (group commit, like access tokens).
     pub async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
-        on_store!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query(
-                "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
-                                       idle_expires_at, expires_at, reverify_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-            )
-            .bind(session.hash.as_bytes())
-            .bind(session.site_id)
-            .bind(session.user_id)
-            .bind(session.kind.as_str())
-            .bind(session.created_at)
-            .bind(session.idle_expires_at)
-            .bind(session.expires_at)
-            .bind(session.reverify_at)
-            .execute(pool)
-            .await?;
-                }
-        );
-        Ok(())
+        self.batcher.insert(Insert::Session(session.clone())).await
     }
 
     /// The live session with this hash, if any (no write; see [`Store::slide_session`]).
