@@ -127,15 +127,7 @@ impl TestDb {
     }
 
     pub async fn open_store(&self) -> Store {
-        Store::open(
-            &self.url,
-            &PoolSizes {
-                sqlite_readers: 4,
-                postgres: 8,
-            },
-        )
-        .await
-        .expect("open test store")
+        open_store(&self.url).await
     }
 
     /// Drops a PostgreSQL test database (SQLite files go with their temp dir).
@@ -150,6 +142,14 @@ impl TestDb {
     }
 }
 
+async fn open_store(url: &str) -> Store {
+    let sizes = PoolSizes {
+        sqlite_readers: 4,
+        postgres: 8,
+    };
+    Store::open(url, &sizes).await.expect("open test store")
+}
+
 /// A running server with its store, clock and first site.
 pub struct TestApp {
     pub base: String,
@@ -160,6 +160,7 @@ pub struct TestApp {
     pub site_id: i64,
     pub key_id: i64,
     pub api_key: String,
+    config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -176,7 +177,16 @@ pub fn test_config(db: &TestDb) -> Config {
 impl TestApp {
     pub async fn spawn(db: &TestDb, config: Config) -> TestApp {
         let store = db.open_store().await;
-        let clock = ManualClock::starting_now();
+        Self::spawn_on_store(store, ManualClock::starting_now(), config).await
+    }
+
+    /// Another node on the same database, sharing this node's clock (its own first site).
+    pub async fn spawn_peer(&self) -> TestApp {
+        let store = open_store(self.config.database_url.expose()).await;
+        Self::spawn_on_store(store, self.clock.clone(), self.config.clone()).await
+    }
+
+    async fn spawn_on_store(store: Store, clock: ManualClock, config: Config) -> TestApp {
         let created = store
             .create_site(
                 "Test site",
@@ -197,7 +207,7 @@ impl TestApp {
             metrics_listen: Some(metrics.local_addr().unwrap()),
             ..config
         };
-        let state = AppState::new(store.clone(), config, Arc::new(clock.clone()));
+        let state = AppState::new(store.clone(), config.clone(), Arc::new(clock.clone()));
         let server = Server::from_listeners(state, public, Some(metrics));
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(server.run(async {
@@ -215,6 +225,7 @@ impl TestApp {
             site_id: created.site_id,
             key_id: created.key_id,
             api_key: created.api_key.expose_secret().to_string(),
+            config,
             shutdown: Some(tx),
             server: Some(handle),
         }

@@ -315,3 +315,25 @@ impl TestApp {
         tessera::clock::Clock::now_ms(&self.clock)
     }
 }
+
+both_stores! {
+    async fn nodes_sharing_a_store_agree_on_tokens_and_revocation(app) {
+        let peer = app.spawn_peer().await;
+        let site = app.site_id.to_string();
+        // Minted on one node, alive on the other.
+        let token = app.token("accounts").await;
+        let on_peer = peer.post_form_basic("/oauth2/introspect", &site, &app.api_key, &[("token", token.as_str())]).await;
+        let on_peer: Value = on_peer.json().await.unwrap();
+        assert_eq!(on_peer["active"], true);
+        // Revoked on the peer: dead on the first node at once (no cache decides).
+        let response = peer.post_form_basic("/oauth2/revoke", &site, &app.api_key, &[("token", token.as_str())]).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(introspect(&app, &site, &app.api_key, &token).await["active"], false);
+        // A key deleted through one node's store stops working on the other.
+        let actor = tessera::store::audit::Actor::Cli;
+        assert!(peer.store.delete_api_key(app.site_id, app.key_id, app.clock_now(), &actor).await.unwrap());
+        let response = app.post_form_basic("/oauth2/token", &site, &app.api_key, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(response.status(), 401);
+        peer.stop().await;
+    }
+}
