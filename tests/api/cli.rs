@@ -201,12 +201,21 @@ async fn serve_bootstraps_a_first_site_and_answers_the_printed_curl() {
             "--json",
         ])
         .env("TESSERA_DATABASE_URL", &url)
+        .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     use tokio::io::AsyncBufReadExt;
+    // Drained while the server runs, so a full pipe can never block it.
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
         .await
@@ -234,7 +243,18 @@ async fn serve_bootstraps_a_first_site_and_answers_the_printed_curl() {
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
         }
     }
-    assert_eq!(response.expect("server came up").status(), 200);
+    let response = response.expect("server came up");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let introspected = client
+        .post(format!("http://{listen}/oauth2/introspect"))
+        .basic_auth(&site, Some(&key))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspected.status(), 200);
     // SIGTERM: graceful shutdown with a zero exit status.
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill")
@@ -246,4 +266,9 @@ async fn serve_bootstraps_a_first_site_and_answers_the_printed_curl() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+    // Even at debug level, the logs never contain the key or the token.
+    let logs = logs.await.unwrap();
+    assert!(logs.contains("tessera is serving"), "{logs}");
+    assert!(!logs.contains(&key[4..]), "API key in the logs");
+    assert!(!logs.contains(&token), "access token in the logs");
 }
