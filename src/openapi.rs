@@ -25,12 +25,18 @@ pub struct ErrorSchema {
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
+        crate::accounts::login::login,
+        crate::accounts::logout::logout,
+        crate::sessions::lookup::lookup,
+        crate::sessions::logout::logout,
     ),
     components(schemas(ErrorSchema)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
+        (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),
     )
 )]
 struct ApiDoc;

@@ -2,9 +2,11 @@
 //! straight on the store. `--json` prints one JSON object on stdout; errors are one
 //! sentence on stderr with a non-zero exit status.
 
+mod audit;
 mod keys;
 mod serve;
 mod sites;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,12 @@ pub enum Command {
     /// Create, list and delete a site's API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Ban and unban users.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Read a site's audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check a configuration file or print a documented example.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -139,6 +147,8 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::Audit(cmd) => audit::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_TOML}");
             Ok(())

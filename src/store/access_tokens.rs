@@ -41,51 +41,42 @@ impl Store {
         hash: &SecretHash,
         now: Millis,
     ) -> StoreResult<Option<AccessTokenRecord>> {
-        let found = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_as::<_, AccessTokenRecord>(
-                    "SELECT t.site_id, t.key_id, t.scope, t.issued_at, t.expires_at \
+        let found = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, AccessTokenRecord>(
+                "SELECT t.site_id, t.key_id, t.scope, t.issued_at, t.expires_at \
                  FROM access_tokens t JOIN sites s ON s.site_id = t.site_id \
                  WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.active",
-                )
-                .bind(hash.as_bytes())
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+            )
+            .bind(hash.as_bytes())
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(found)
     }
 
     /// Revokes a token of `site_id`; a token of another site is left alone.
     pub async fn revoke_access_token(&self, hash: &SecretHash, site_id: i64) -> StoreResult<bool> {
-        let revoked = on_store!(
-            self,
-            write | pool | {
-                sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1 AND site_id = $2")
-                    .bind(hash.as_bytes())
-                    .bind(site_id)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-        );
+        let revoked = on_store!(self, write, |pool| {
+            sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1 AND site_id = $2")
+                .bind(hash.as_bytes())
+                .bind(site_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
         Ok(revoked == 1)
     }
 
     /// Deletes tokens that expired before `now`; returns how many.
     pub async fn purge_expired_access_tokens(&self, now: Millis) -> StoreResult<u64> {
-        let purged = on_store!(
-            self,
-            write | pool | {
-                sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
-                    .bind(now)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-        );
+        let purged = on_store!(self, write, |pool| {
+            sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
         Ok(purged)
     }
 }

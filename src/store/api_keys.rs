@@ -95,33 +95,29 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<Option<CreatedKey>> {
         let key = NewApiKey::generate(label);
-        let key_id = on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let site: Option<i64> =
-                    sqlx::query_scalar("SELECT site_id FROM sites WHERE site_id = $1")
-                        .bind(site_id)
-                        .fetch_optional(&mut *tx)
+        let key_id = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let site: Option<i64> =
+                sqlx::query_scalar("SELECT site_id FROM sites WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match site {
+                None => None,
+                Some(_) => {
+                    let key_id = insert_key_query(site_id, &key, now)
+                        .fetch_one(&mut *tx)
                         .await?;
-                match site {
-                    None => None,
-                    Some(_) => {
-                        let key_id = insert_key_query(site_id, &key, now)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        let event =
-                            NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
-                                .with_detail(serde_json::json!({
-                                    "key_id": key_id, "prefix": key.prefix, "label": label
-                                }));
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                        Some(key_id)
-                    }
+                    let event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
+                        .with_detail(serde_json::json!({
+                            "key_id": key_id, "prefix": key.prefix, "label": label
+                        }));
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Some(key_id)
                 }
             }
-        );
+        });
         Ok(key_id.map(|key_id| CreatedKey {
             key_id,
             api_key: key.secret,
@@ -129,18 +125,15 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, site_id: i64) -> StoreResult<Vec<ApiKeyInfo>> {
-        let keys = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_as::<_, ApiKeyInfo>(
-                    "SELECT key_id, site_id, prefix, label, created_at, last_used_at \
+        let keys = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, ApiKeyInfo>(
+                "SELECT key_id, site_id, prefix, label, created_at, last_used_at \
                  FROM api_keys WHERE site_id = $1 ORDER BY key_id",
-                )
-                .bind(site_id)
-                .fetch_all(pool)
-                .await?
-            }
-        );
+            )
+            .bind(site_id)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(keys)
     }
 
@@ -153,56 +146,48 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let deleted = on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let prefix: Option<String> = sqlx::query_scalar(
-                    "DELETE FROM api_keys WHERE site_id = $1 AND key_id = $2 RETURNING prefix",
-                )
-                .bind(site_id)
-                .bind(key_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match prefix {
-                    None => false,
-                    Some(prefix) => {
-                        // Explicit rather than relying on ON DELETE CASCADE alone.
-                        let revoked = sqlx::query("DELETE FROM access_tokens WHERE key_id = $1")
-                            .bind(key_id)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        let event =
-                            NewAuditEvent::new(Some(site_id), now, actor, "api_key.deleted")
-                                .with_detail(serde_json::json!({
-                                    "key_id": key_id, "prefix": prefix, "revoked_tokens": revoked
-                                }));
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                        true
-                    }
+        let deleted = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let prefix: Option<String> = sqlx::query_scalar(
+                "DELETE FROM api_keys WHERE site_id = $1 AND key_id = $2 RETURNING prefix",
+            )
+            .bind(site_id)
+            .bind(key_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match prefix {
+                None => false,
+                Some(prefix) => {
+                    // Explicit rather than relying on ON DELETE CASCADE alone.
+                    let revoked = sqlx::query("DELETE FROM access_tokens WHERE key_id = $1")
+                        .bind(key_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    let event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.deleted")
+                        .with_detail(serde_json::json!({
+                            "key_id": key_id, "prefix": prefix, "revoked_tokens": revoked
+                        }));
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    true
                 }
             }
-        );
+        });
         Ok(deleted)
     }
 
     /// Finds the key whose secret hashes to `hash`.
     pub async fn find_api_key(&self, hash: &SecretHash) -> StoreResult<Option<KeyCredential>> {
-        let found = on_store!(
-            self,
-            read | pool
-                | {
-                    sqlx::query_as::<_, KeyCredential>(
+        let found = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, KeyCredential>(
                 "SELECT k.key_id, k.site_id, k.secret_hash, s.active AS site_active, k.last_used_at \
                  FROM api_keys k JOIN sites s ON s.site_id = k.site_id WHERE k.secret_hash = $1",
             )
             .bind(hash.as_bytes())
             .fetch_optional(pool)
             .await?
-                }
-        );
+        });
         Ok(found)
     }
 
@@ -214,16 +199,13 @@ impl Store {
         {
             return Ok(());
         }
-        on_store!(
-            self,
-            write | pool | {
-                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
-                    .bind(now)
-                    .bind(key.key_id)
-                    .execute(pool)
-                    .await?;
-            }
-        );
+        on_store!(self, write, |pool| {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
+                .bind(now)
+                .bind(key.key_id)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 }

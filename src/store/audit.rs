@@ -141,12 +141,9 @@ impl TryFrom<String> for JsonText {
 impl Store {
     /// Writes one event on its own (for events that accompany no other change).
     pub async fn record_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
-        on_store!(
-            self,
-            write | pool | {
-                insert_query(event).execute(pool).await?;
-            }
-        );
+        on_store!(self, write, |pool| {
+            insert_query(event).execute(pool).await?;
+        });
         Ok(())
     }
 
@@ -158,21 +155,18 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         let before = before_event_id.unwrap_or(i64::MAX);
-        let events = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_as::<_, AuditEvent>(
-                    "SELECT event_id, site_id, at, actor, action, outcome, client_ip, detail \
+        let events = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, AuditEvent>(
+                "SELECT event_id, site_id, at, actor, action, outcome, client_ip, detail \
                  FROM audit_events WHERE site_id = $1 AND event_id < $2 \
                  ORDER BY event_id DESC LIMIT $3",
-                )
-                .bind(site_id)
-                .bind(before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-        );
+            )
+            .bind(site_id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(events)
     }
 }

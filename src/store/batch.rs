@@ -1,4 +1,5 @@
-//! Group commit for the hottest inserts (access tokens, sessions).
+//! Group commit for the hottest inserts (access tokens, sessions and their login
+//! audit events).
 //!
 //! Issuing a token or starting a session is one small insert, but a commit costs
 //! far more than the insert itself (on SQLite every commit rewrites the touched
@@ -12,6 +13,7 @@ use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 
 use super::access_tokens::NewAccessToken;
+use super::audit::NewAuditEvent;
 use super::sessions::NewSession;
 use super::{on_store, Backend, StoreError};
 
@@ -22,7 +24,8 @@ const QUEUE: usize = 4096;
 
 pub(crate) enum Insert {
     AccessToken(NewAccessToken),
-    Session(NewSession),
+    /// A session, with the audit event of the login that started it (same commit).
+    Session(NewSession, Option<NewAuditEvent>),
 }
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
@@ -89,57 +92,74 @@ impl Batch<'_> {
             .iter()
             .filter_map(|r| match r {
                 Insert::AccessToken(t) => Some(t),
-                Insert::Session(_) => None,
+                Insert::Session(..) => None,
             })
             .collect();
         let sessions: Vec<&NewSession> = rows
             .iter()
             .filter_map(|r| match r {
-                Insert::Session(s) => Some(s),
+                Insert::Session(s, _) => Some(s),
                 Insert::AccessToken(_) => None,
             })
             .collect();
-        on_store!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    if !tokens.is_empty() {
-                        let mut insert = QueryBuilder::new(
+        let events: Vec<&NewAuditEvent> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Insert::Session(_, event) => event.as_ref(),
+                Insert::AccessToken(_) => None,
+            })
+            .collect();
+        on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            if !tokens.is_empty() {
+                let mut insert = QueryBuilder::new(
                     "INSERT INTO access_tokens (token_hash, site_id, key_id, scope, issued_at, expires_at) ",
                 );
-                        insert.push_values(&tokens, |mut row, t| {
-                            row.push_bind(t.hash.as_bytes())
-                                .push_bind(t.site_id)
-                                .push_bind(t.key_id)
-                                .push_bind(t.scope.as_str())
-                                .push_bind(t.issued_at)
-                                .push_bind(t.expires_at);
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    if !sessions.is_empty() {
-                        let mut insert = QueryBuilder::new(
+                insert.push_values(&tokens, |mut row, t| {
+                    row.push_bind(t.hash.as_bytes())
+                        .push_bind(t.site_id)
+                        .push_bind(t.key_id)
+                        .push_bind(t.scope.as_str())
+                        .push_bind(t.issued_at)
+                        .push_bind(t.expires_at);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            if !sessions.is_empty() {
+                let mut insert = QueryBuilder::new(
                     "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
                      idle_expires_at, expires_at, reverify_at) ",
                 );
-                        insert.push_values(&sessions, |mut row, s| {
-                            row.push_bind(s.hash.as_bytes())
-                                .push_bind(s.site_id)
-                                .push_bind(s.user_id)
-                                .push_bind(s.kind.as_str())
-                                .push_bind(s.created_at)
-                                .push_bind(s.created_at)
-                                .push_bind(s.idle_expires_at)
-                                .push_bind(s.expires_at)
-                                .push_bind(s.reverify_at);
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                }
-        );
+                insert.push_values(&sessions, |mut row, s| {
+                    row.push_bind(s.hash.as_bytes())
+                        .push_bind(s.site_id)
+                        .push_bind(s.user_id)
+                        .push_bind(s.kind.as_str())
+                        .push_bind(s.created_at)
+                        .push_bind(s.created_at)
+                        .push_bind(s.idle_expires_at)
+                        .push_bind(s.expires_at)
+                        .push_bind(s.reverify_at);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            if !events.is_empty() {
+                let mut insert = QueryBuilder::new(
+                            "INSERT INTO audit_events (site_id, at, actor, action, outcome, client_ip, detail) ",
+                        );
+                insert.push_values(&events, |mut row, e| {
+                    row.push_bind(e.site_id)
+                        .push_bind(e.at)
+                        .push_bind(e.actor.as_str())
+                        .push_bind(e.action)
+                        .push_bind(e.outcome.as_str())
+                        .push_bind(e.client_ip.as_deref())
+                        .push_bind(e.detail.to_string());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 }

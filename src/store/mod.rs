@@ -24,10 +24,18 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-/// Runs `$body` with `$pool` bound to the backend's pool for reads or for writes.
+/// Runs `body` with `pool` bound to the backend's pool for reads or for writes.
 ///
 /// The body is duplicated at compile time (once per driver), never at run time.
 macro_rules! on_store {
+    // Written `on_store!(store, read, |pool| body)`: a closure-like form that rustfmt
+    // lays out like any closure.
+    ($store:expr, read, |$pool:ident| $body:expr) => {
+        on_store!($store, read | $pool | $body)
+    };
+    ($store:expr, write, |$pool:ident| $body:expr) => {
+        on_store!($store, write | $pool | $body)
+    };
     ($store:expr, read |$pool:ident| $body:expr) => {
         match $store.backend() {
             $crate::store::Backend::Sqlite { reader: $pool, .. } => $body,
@@ -178,15 +186,12 @@ impl Store {
     /// Applies pending migrations of this backend; returns how many were applied.
     pub async fn migrate(&self) -> StoreResult<usize> {
         // Absent before the first migration: counts as zero applied.
-        let applied_before: i64 = on_store!(
-            self,
-            write | pool | {
-                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-                    .fetch_one(pool)
-                    .await
-                    .unwrap_or(0)
-            }
-        );
+        let applied_before: i64 = on_store!(self, write, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+                .unwrap_or(0)
+        });
         let known = match &self.backend {
             Backend::Sqlite { writer, .. } => {
                 let migrator = sqlx::migrate!("./migrations/sqlite");
@@ -204,12 +209,9 @@ impl Store {
 
     /// Readiness probe: the store answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_store!(
-            self,
-            read | pool | {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-        );
+        on_store!(self, read, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
         Ok(())
     }
 

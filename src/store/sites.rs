@@ -78,39 +78,36 @@ impl Store {
     ) -> StoreResult<CreatedSite> {
         let new_key = api_keys::NewApiKey::generate("initial key");
         let settings = serde_json::to_string(&SiteSettings::default()).expect("settings serialise");
-        let (site_id, key_id) = on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let site_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO sites (name, active, settings, created_at, updated_at) \
+        let (site_id, key_id) = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let site_id: i64 = sqlx::query_scalar(
+                "INSERT INTO sites (name, active, settings, created_at, updated_at) \
                  VALUES ($1, TRUE, $2, $3, $3) RETURNING site_id",
-                )
-                .bind(name)
-                .bind(&settings)
-                .bind(now)
+            )
+            .bind(name)
+            .bind(&settings)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            for origin in origins {
+                sqlx::query("INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)")
+                    .bind(site_id)
+                    .bind(origin)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let key_id: i64 = api_keys::insert_key_query(site_id, &new_key, now)
                 .fetch_one(&mut *tx)
                 .await?;
-                for origin in origins {
-                    sqlx::query("INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)")
-                        .bind(site_id)
-                        .bind(origin)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let key_id: i64 = api_keys::insert_key_query(site_id, &new_key, now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let site_event = NewAuditEvent::new(Some(site_id), now, actor, "site.created")
-                    .with_detail(serde_json::json!({ "name": name, "origins": origins }));
-                audit::insert_query(&site_event).execute(&mut *tx).await?;
-                let key_event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
-                    .with_detail(serde_json::json!({ "key_id": key_id, "prefix": new_key.prefix }));
-                audit::insert_query(&key_event).execute(&mut *tx).await?;
-                tx.commit().await?;
-                (site_id, key_id)
-            }
-        );
+            let site_event = NewAuditEvent::new(Some(site_id), now, actor, "site.created")
+                .with_detail(serde_json::json!({ "name": name, "origins": origins }));
+            audit::insert_query(&site_event).execute(&mut *tx).await?;
+            let key_event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
+                .with_detail(serde_json::json!({ "key_id": key_id, "prefix": new_key.prefix }));
+            audit::insert_query(&key_event).execute(&mut *tx).await?;
+            tx.commit().await?;
+            (site_id, key_id)
+        });
         Ok(CreatedSite {
             site_id,
             key_id,
@@ -119,41 +116,35 @@ impl Store {
     }
 
     pub async fn count_sites(&self) -> StoreResult<i64> {
-        let n = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sites")
-                    .fetch_one(pool)
-                    .await?
-            }
-        );
+        let n = on_store!(self, read, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sites")
+                .fetch_one(pool)
+                .await?
+        });
         Ok(n)
     }
 
     pub async fn get_site(&self, site_id: i64) -> StoreResult<Option<Site>> {
-        let found = on_store!(
-            self,
-            read | pool | {
-                let row = sqlx::query_as::<_, SiteRow>(&format!(
-                    "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
-                ))
-                .bind(site_id)
-                .fetch_optional(pool)
-                .await?;
-                match row {
-                    None => None,
-                    Some(row) => {
-                        let origins = sqlx::query_scalar::<_, String>(
-                            "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
-                        )
-                        .bind(site_id)
-                        .fetch_all(pool)
-                        .await?;
-                        Some((row, origins))
-                    }
+        let found = on_store!(self, read, |pool| {
+            let row = sqlx::query_as::<_, SiteRow>(&format!(
+                "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
+            ))
+            .bind(site_id)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let origins = sqlx::query_scalar::<_, String>(
+                        "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
+                    )
+                    .bind(site_id)
+                    .fetch_all(pool)
+                    .await?;
+                    Some((row, origins))
                 }
             }
-        );
+        });
         found
             .map(|(row, origins)| row.into_site(origins))
             .transpose()
@@ -161,22 +152,19 @@ impl Store {
 
     /// Every site with its origins, by id.
     pub async fn list_sites(&self) -> StoreResult<Vec<Site>> {
-        let (rows, origins) = on_store!(
-            self,
-            read | pool | {
-                let rows = sqlx::query_as::<_, SiteRow>(&format!(
-                    "SELECT {SITE_COLUMNS} FROM sites ORDER BY site_id"
-                ))
-                .fetch_all(pool)
-                .await?;
-                let origins = sqlx::query_as::<_, (i64, String)>(
-                    "SELECT site_id, origin FROM site_origins ORDER BY site_id, origin",
-                )
-                .fetch_all(pool)
-                .await?;
-                (rows, origins)
-            }
-        );
+        let (rows, origins) = on_store!(self, read, |pool| {
+            let rows = sqlx::query_as::<_, SiteRow>(&format!(
+                "SELECT {SITE_COLUMNS} FROM sites ORDER BY site_id"
+            ))
+            .fetch_all(pool)
+            .await?;
+            let origins = sqlx::query_as::<_, (i64, String)>(
+                "SELECT site_id, origin FROM site_origins ORDER BY site_id, origin",
+            )
+            .fetch_all(pool)
+            .await?;
+            (rows, origins)
+        });
         rows.into_iter()
             .map(|row| {
                 let mine = origins
@@ -203,25 +191,22 @@ impl Store {
             "site.disabled"
         };
         let event = NewAuditEvent::new(Some(site_id), now, actor, action);
-        let found = on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let changed =
-                    sqlx::query("UPDATE sites SET active = $1, updated_at = $2 WHERE site_id = $3")
-                        .bind(active)
-                        .bind(now)
-                        .bind(site_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                if changed == 1 {
-                    audit::insert_query(&event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                }
-                changed == 1
+        let found = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed =
+                sqlx::query("UPDATE sites SET active = $1, updated_at = $2 WHERE site_id = $3")
+                    .bind(active)
+                    .bind(now)
+                    .bind(site_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if changed == 1 {
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
             }
-        );
+            changed == 1
+        });
         Ok(found)
     }
 
@@ -238,92 +223,81 @@ impl Store {
     where
         F: FnOnce(&mut SiteSettings),
     {
-        let found = on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let current: Option<String> =
-                    sqlx::query_scalar("SELECT settings FROM sites WHERE site_id = $1")
-                        .bind(site_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match current {
-                    None => false,
-                    Some(text) => {
-                        let mut settings: SiteSettings =
-                            serde_json::from_str(&text).map_err(|e| {
-                                StoreError::Corrupt(format!("settings of site {site_id}: {e}"))
-                            })?;
-                        edit(&mut settings);
-                        let text = serde_json::to_string(&settings).expect("settings serialise");
-                        sqlx::query(
-                            "UPDATE sites SET settings = $1, updated_at = $2 WHERE site_id = $3",
-                        )
-                        .bind(&text)
-                        .bind(now)
-                        .bind(site_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        if let Some(origins) = origins {
-                            sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
-                                .bind(site_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            for origin in origins {
-                                sqlx::query(
-                                    "INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)",
-                                )
-                                .bind(site_id)
-                                .bind(origin)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
+        let found = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT settings FROM sites WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                None => false,
+                Some(text) => {
+                    let mut settings: SiteSettings = serde_json::from_str(&text).map_err(|e| {
+                        StoreError::Corrupt(format!("settings of site {site_id}: {e}"))
+                    })?;
+                    edit(&mut settings);
+                    let text = serde_json::to_string(&settings).expect("settings serialise");
+                    sqlx::query(
+                        "UPDATE sites SET settings = $1, updated_at = $2 WHERE site_id = $3",
+                    )
+                    .bind(&text)
+                    .bind(now)
+                    .bind(site_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(origins) = origins {
+                        sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
+                            .bind(site_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        for origin in origins {
+                            sqlx::query(
+                                "INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)",
+                            )
+                            .bind(site_id)
+                            .bind(origin)
+                            .execute(&mut *tx)
+                            .await?;
                         }
-                        let event =
-                            NewAuditEvent::new(Some(site_id), now, actor, "site.configured")
-                                .with_detail(serde_json::json!({ "origins": origins }));
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                        true
                     }
+                    let event = NewAuditEvent::new(Some(site_id), now, actor, "site.configured")
+                        .with_detail(serde_json::json!({ "origins": origins }));
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    true
                 }
             }
-        );
+        });
         Ok(found)
     }
 
     /// Whether `origin` is allowed for an active `site_id`.
     pub async fn site_allows_origin(&self, site_id: i64, origin: &str) -> StoreResult<bool> {
-        let found = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
+        let found = on_store!(self, read, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
                  WHERE o.site_id = $1 AND o.origin = $2 AND s.active",
-                )
-                .bind(site_id)
-                .bind(origin)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+            )
+            .bind(site_id)
+            .bind(origin)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(found.is_some())
     }
 
     /// Whether any active site allows `origin` (answers CORS preflights, which name no site).
     pub async fn any_site_allows_origin(&self, origin: &str) -> StoreResult<bool> {
-        let found = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
+        let found = on_store!(self, read, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
                  WHERE o.origin = $1 AND s.active LIMIT 1",
-                )
-                .bind(origin)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+            )
+            .bind(origin)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(found.is_some())
     }
 }

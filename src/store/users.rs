@@ -153,7 +153,7 @@ pub struct SsoProfile {
 
 impl SsoProfile {
     /// True when storing this profile would change nothing.
-    fn matches(&self, user: &User) -> bool {
+    pub fn matches(&self, user: &User) -> bool {
         let same_extra = if self.replace_all {
             user.photo_url == self.photo_url && user.social_data == self.social_data
         } else {
@@ -183,18 +183,15 @@ pub struct NewLocalUser {
 
 impl Store {
     pub async fn get_user(&self, site_id: i64, user_id: i64) -> StoreResult<Option<User>> {
-        let row = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_as::<_, UserRow>(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2"
-                ))
-                .bind(site_id)
-                .bind(user_id)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+        let row = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, UserRow>(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2"
+            ))
+            .bind(site_id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(row.map(User::from))
     }
 
@@ -203,29 +200,23 @@ impl Store {
         site_id: i64,
         external_id: &str,
     ) -> StoreResult<Option<User>> {
-        let row = on_store!(
-            self,
-            read | pool | {
-                sqlx::query_as::<_, UserRow>(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND external_id = $2"
-                ))
-                .bind(site_id)
-                .bind(external_id)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+        let row = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, UserRow>(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND external_id = $2"
+            ))
+            .bind(site_id)
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(row.map(User::from))
     }
 
     /// A local user by user name, or else by email (both case-insensitive).
     pub async fn find_user_by_login(&self, site_id: i64, login: &str) -> StoreResult<Option<User>> {
         let key = lookup_key(login);
-        let row = on_store!(
-            self,
-            read | pool
-                | {
-                    sqlx::query_as::<_, UserRow>(&format!(
+        let row = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, UserRow>(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND (username_key = $2 OR email_key = $2) \
                  ORDER BY CASE WHEN username_key = $2 THEN 0 ELSE 1 END, user_id LIMIT 1"
             ))
@@ -233,8 +224,7 @@ impl Store {
             .bind(&key)
             .fetch_optional(pool)
             .await?
-                }
-        );
+        });
         Ok(row.map(User::from))
     }
 
@@ -255,14 +245,23 @@ impl Store {
                 return Ok(existing);
             }
         }
+        self.save_sso_profile(site_id, profile, now).await
+    }
+
+    /// The write half of [`Store::upsert_sso_user`], for callers that have already read
+    /// the user (to refuse a banned or deleted one before touching it). One atomic
+    /// `INSERT … ON CONFLICT DO UPDATE`: concurrent first logins of one user on
+    /// PostgreSQL serialise on the unique index and all get the same row, none fails.
+    pub async fn save_sso_profile(
+        &self,
+        site_id: i64,
+        profile: &SsoProfile,
+        now: Millis,
+    ) -> StoreResult<User> {
         let email_key = profile.email.as_deref().map(lookup_key);
         let replace_all = profile.replace_all;
-        let row = on_store!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query_as::<_, UserRow>(&format!(
+        let row = on_store!(self, write, |pool| {
+            sqlx::query_as::<_, UserRow>(&format!(
                 "INSERT INTO users (site_id, external_id, display_name, email, email_key, photo_url, social_data, \
                                     created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
@@ -286,8 +285,7 @@ impl Store {
             .bind(replace_all)
             .fetch_one(pool)
             .await?
-                }
-        );
+        });
         Ok(row.into())
     }
 
@@ -300,13 +298,9 @@ impl Store {
     ) -> StoreResult<Option<i64>> {
         let username_key = lookup_key(&user.username);
         let email_key = user.email.as_deref().map(lookup_key);
-        let result = on_store!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    let inserted: Option<i64> = sqlx::query_scalar(
+        let result = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO users (site_id, username, username_key, email, email_key, display_name, \
                                     first_name, last_name, role, password_hash, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $2, $6, $7, $8, $9, $10, $10) \
@@ -324,22 +318,16 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-                    if let Some(user_id) = inserted {
-                        let event = NewAuditEvent::new(
-                            Some(user.site_id),
-                            now,
-                            actor,
-                            "user.created",
-                        )
-                        .with_detail(
-                            serde_json::json!({ "user_id": user_id, "username": user.username }),
-                        );
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                    }
-                    inserted
-                }
-        );
+            if let Some(user_id) = inserted {
+                let event = NewAuditEvent::new(Some(user.site_id), now, actor, "user.created")
+                    .with_detail(
+                        serde_json::json!({ "user_id": user_id, "username": user.username }),
+                    );
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            inserted
+        });
         Ok(result)
     }
 
@@ -353,13 +341,9 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         let now = ban.banned_at;
-        let found = on_store!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    let changed = sqlx::query(
+        let found = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
                 "UPDATE users SET banned_at = $1, ban_ends_at = $2, ban_reason = $3, ban_note = $4, updated_at = $1 \
                  WHERE site_id = $5 AND user_id = $6",
             )
@@ -372,23 +356,22 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-                    if changed == 1 {
-                        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                            .bind(user_id)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        let event = NewAuditEvent::new(Some(site_id), now, actor, "user.banned")
-                            .with_detail(serde_json::json!({
-                                "user_id": user_id, "ends_at": ban.ends_at, "reason": ban.reason,
-                                "sessions_ended": ended,
-                            }));
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                    }
-                    changed == 1
-                }
-        );
+            if changed == 1 {
+                let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let event = NewAuditEvent::new(Some(site_id), now, actor, "user.banned")
+                    .with_detail(serde_json::json!({
+                        "user_id": user_id, "ends_at": ban.ends_at, "reason": ban.reason,
+                        "sessions_ended": ended,
+                    }));
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            changed == 1
+        });
         Ok(found)
     }
 
@@ -400,13 +383,9 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let found = on_store!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    let changed = sqlx::query(
+        let found = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
                 "UPDATE users SET banned_at = NULL, ban_ends_at = NULL, ban_reason = NULL, ban_note = NULL, \
                  updated_at = $1 WHERE site_id = $2 AND user_id = $3",
             )
@@ -416,15 +395,105 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-                    if changed == 1 {
-                        let event = NewAuditEvent::new(Some(site_id), now, actor, "user.unbanned")
-                            .with_detail(serde_json::json!({ "user_id": user_id }));
-                        audit::insert_query(&event).execute(&mut *tx).await?;
-                        tx.commit().await?;
-                    }
-                    changed == 1
-                }
-        );
+            if changed == 1 {
+                let event = NewAuditEvent::new(Some(site_id), now, actor, "user.unbanned")
+                    .with_detail(serde_json::json!({ "user_id": user_id }));
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            changed == 1
+        });
         Ok(found)
+    }
+}
+
+/// Deactivation, deletion and counts: each status change ends the user's sessions in
+/// the same transaction (a session is only live while its user may log in anyway;
+/// ending them keeps the sessions table honest).
+impl Store {
+    /// Activates or deactivates a user; false when the site has no such user.
+    pub async fn set_user_active(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        active: bool,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        self.change_user_status(
+            "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            active,
+            (site_id, user_id, now),
+            NewAuditEvent::new(Some(site_id), now, actor, action),
+        )
+        .await
+    }
+
+    /// Marks a user deleted (kept for the audit trail; it can never log in again);
+    /// false when the site has no such user.
+    pub async fn mark_user_deleted(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        self.change_user_status(
+            "UPDATE users SET deleted = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            true,
+            (site_id, user_id, now),
+            NewAuditEvent::new(Some(site_id), now, actor, "user.deleted"),
+        )
+        .await
+    }
+
+    async fn change_user_status(
+        &self,
+        update: &'static str,
+        flag: bool,
+        (site_id, user_id, now): (i64, i64, Millis),
+        event: NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let found = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(update)
+                .bind(flag)
+                .bind(now)
+                .bind(site_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 1 {
+                let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let event = event.with_detail(
+                    serde_json::json!({ "user_id": user_id, "sessions_ended": ended }),
+                );
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            changed == 1
+        });
+        Ok(found)
+    }
+
+    /// How many users a site has (deleted ones included).
+    pub async fn count_site_users(&self, site_id: i64) -> StoreResult<i64> {
+        let count = on_store!(self, read, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
     }
 }
