@@ -27,6 +27,7 @@ pub struct AppInner {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    pub cookie_login: crate::cookie_login::Verifier,
 }
 
 /// State shared by every handler; cheap to clone.
@@ -44,6 +45,7 @@ impl AppState {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         Self(Arc::new(AppInner {
             store,
+            cookie_login: crate::cookie_login::Verifier::new(config.allow_private_endpoints),
             config,
             clock,
             metrics: Metrics::default(),
@@ -59,7 +61,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every public endpoint, with the layers each request goes through.
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new().merge(oauth2::routes()).merge(ops::routes());
+    let mut routes = Router::new()
+        .merge(oauth2::routes())
+        .merge(ops::routes())
+        .merge(crate::cookie_login::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }
