@@ -4,5 +4,6 @@
 mod helpers;
 
 mod cli;
+mod cookie_login;
 mod oauth2;
 mod ops;
