@@ -27,8 +27,12 @@ both_stores! {
             assert_error(status, &body, 502, "verification_unavailable");
         }
         assert_eq!(site.count(), 5, "no request while the breaker is open");
-        let last = audit(&app, app.site_id).await.into_iter().next().unwrap();
-        assert!(last.detail.0["detail"].as_str().unwrap().contains("paused"), "{:?}", last.detail);
+        let failures = audit(&app, app.site_id).await.into_iter()
+            .filter(|e| e.action == "user.login" && e.outcome == "failure").count();
+        assert_eq!(failures, 5, "shed requests are counted in metrics, not audited one by one");
+        let metrics = app.client.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains(r#"tessera_logins_total{outcome="cookie_shed"} 3"#), "{metrics}");
+        assert!(metrics.contains(r#"tessera_logins_total{outcome="cookie_unavailable"} 5"#), "{metrics}");
 
         // Other sites are unaffected.
         let other = app.store.create_site("Other", &[], app.clock.now_ms(), &Actor::Cli).await.unwrap();

@@ -115,6 +115,21 @@ both_stores! {
         let (status, body) = login(&app, app.site_id, "c3").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["user"]["name"], "Zoë 👩‍🚀 Ünïcødé");
+
+        // NUL and other control characters (which PostgreSQL text cannot hold) never reach the store.
+        let mut nul = answer("nul", "Nul\u{0}By\u{7}te", "n@x.example");
+        nul["socialData"] = json!({"k": "v\u{0}"});
+        site.answer(Answer::Json(200, nul));
+        let (status, body) = login(&app, app.site_id, "c4").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["user"]["name"], "NulByte");
+        let stored = app.store.find_user_by_external_id(app.site_id, "nul").await.unwrap().unwrap();
+        assert_eq!(stored.social_data.as_deref(), Some(r#"{"k":"v\u0000"}"#));
+        let mut refused = answer("nul", "x", "n@x.example");
+        refused["error"] = json!("bad\u{0}session");
+        site.answer(Answer::Json(200, refused));
+        let (status, body) = login(&app, app.site_id, "c5").await;
+        assert_eq!(status, 401, "{body}");
     }
 
     async fn nested_mapping_paths_reach_into_objects(app) {
