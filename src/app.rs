@@ -20,13 +20,14 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{accounts, oauth2, ops, purge, sessions};
+use crate::{accounts, cookie_login, oauth2, ops, purge, sessions};
 
 pub struct AppInner {
     pub store: Store,
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    pub cookie_login: crate::cookie_login::Verifier,
 }
 
 /// State shared by every handler; cheap to clone.
@@ -44,6 +45,7 @@ impl AppState {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         Self(Arc::new(AppInner {
             store,
+            cookie_login: crate::cookie_login::Verifier::new(config.allow_private_endpoints),
             config,
             clock,
             metrics: Metrics::default(),
@@ -63,7 +65,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth2::routes())
         .merge(ops::routes())
         .merge(accounts::routes())
-        .merge(sessions::routes());
+        .merge(sessions::routes())
+        .merge(cookie_login::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

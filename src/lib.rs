@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cookie_login;
 pub mod http;
 pub mod oauth2;
 pub mod openapi;

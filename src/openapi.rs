@@ -22,6 +22,7 @@ pub struct ErrorSchema {
         crate::oauth2::introspect::introspect,
         crate::oauth2::revoke::revoke,
         crate::oauth2::metadata::metadata,
+        crate::cookie_login::login::login_cookie,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
@@ -34,6 +35,7 @@ pub struct ErrorSchema {
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
+        (name = "cookie login", description = "SSO through the site's own session cookie"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
         (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),

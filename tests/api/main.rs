@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod cli;
+mod cookie_login;
 mod oauth2;
 mod ops;
 mod store_batch;
