@@ -27,6 +27,7 @@ pub struct AppInner {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    pub password: crate::password::PasswordState,
 }
 
 /// State shared by every handler; cheap to clone.
@@ -42,11 +43,13 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let password = crate::password::PasswordState::new(&config);
         Self(Arc::new(AppInner {
             store,
             config,
             clock,
             metrics: Metrics::default(),
+            password,
         }))
     }
 
@@ -59,7 +62,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every public endpoint, with the layers each request goes through.
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new().merge(oauth2::routes()).merge(ops::routes());
+    let mut routes = Router::new()
+        .merge(oauth2::routes())
+        .merge(ops::routes())
+        .merge(crate::password::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

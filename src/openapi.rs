@@ -11,6 +11,15 @@ pub struct ErrorSchema {
     error_description: String,
 }
 
+/// `{"Error", "status_code"}`, the error body of the Faveo-compatible API.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FaveoErrorSchema {
+    #[schema(rename = "Error")]
+    error: String,
+    status_code: u16,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -22,14 +31,20 @@ pub struct ErrorSchema {
         crate::oauth2::introspect::introspect,
         crate::oauth2::revoke::revoke,
         crate::oauth2::metadata::metadata,
+        crate::password::authenticate::authenticate,
+        crate::password::token_endpoints::authenticated_user,
+        crate::password::token_endpoints::refresh,
+        crate::password::token_endpoints::logout,
+        crate::password::token_endpoints::jwks,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
     ),
-    components(schemas(ErrorSchema)),
+    components(schemas(ErrorSchema, FaveoErrorSchema)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
+        (name = "password", description = "Password login with JWT (Faveo-compatible)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

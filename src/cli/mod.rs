@@ -2,7 +2,9 @@
 //! straight on the store. `--json` prints one JSON object on stdout; errors are one
 //! sentence on stderr with a non-zero exit status.
 
+mod jwt_keys;
 mod keys;
+mod local_users;
 mod serve;
 mod sites;
 
@@ -49,6 +51,12 @@ pub enum Command {
     /// Create, list and delete a site's API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Create local users and set their passwords (read from stdin).
+    #[command(subcommand)]
+    User(local_users::UserCommand),
+    /// Rotate the signing key of password-login JWTs.
+    #[command(subcommand)]
+    JwtKeys(jwt_keys::JwtKeysCommand),
     /// Check a configuration file or print a documented example.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -139,6 +147,8 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::User(cmd) => local_users::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::JwtKeys(cmd) => jwt_keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_TOML}");
             Ok(())
