@@ -119,10 +119,7 @@ async fn create(args: CreateArgs, store: &Store, out: &Output) -> CliResult {
             ))
         })?;
     out.emit(json!({ "user_id": user_id, "site_id": args.site }), || {
-        format!(
-            "Created user {user_id} ({username}) on site {}.",
-            args.site
-        )
+        format!("Created user {user_id} ({username}) on site {}.", args.site)
     });
     Ok(())
 }

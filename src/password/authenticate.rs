@@ -133,9 +133,10 @@ pub async fn authenticate(
     let site_id = resolve_site(&state, &params).await?;
 
     let subject = Subject::new(site_id, username, ip);
-    let permit = state.password.hasher.acquire().await.map_err(|_| {
-        FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
-    })?;
+    let permit =
+        state.password.hasher.acquire().await.map_err(|_| {
+            FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
+        })?;
     // Checked while holding a hashing slot, so at most the pool's size of guesses
     // per node can be in flight past the check at once.
     rate_limit::check(&state, &subject, state.now()).await?;

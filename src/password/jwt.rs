@@ -224,9 +224,6 @@ mod tests {
         assert_eq!(parse(&no_kid).unwrap_err(), Malformed::Header);
         assert_eq!(parse("a.b").unwrap_err(), Malformed::Shape);
         assert_eq!(parse("a.b.c.d").unwrap_err(), Malformed::Shape);
-        assert_eq!(
-            parse(&"a".repeat(5000)).unwrap_err(),
-            Malformed::Shape
-        );
+        assert_eq!(parse(&"a".repeat(5000)).unwrap_err(), Malformed::Shape);
     }
 }

@@ -80,6 +80,15 @@ impl Subject {
         Self { buckets }
     }
 
+    /// Only the counters of a client IP (for operators' tools and tests).
+    pub fn ip_only(ip: IpAddr) -> Self {
+        let buckets = IP_RULES
+            .iter()
+            .map(|r| (*r, format!("{}:{ip}", r.name)))
+            .collect();
+        Self { buckets }
+    }
+
     /// `(bucket, window_start)` of every counter a failure at `now` increments.
     pub fn windows(&self, now: Millis) -> Vec<(String, Millis)> {
         self.buckets
@@ -186,7 +195,10 @@ mod tests {
         let a = Subject::new(1, "Alice", None);
         let b = Subject::new(1, "alice", None);
         assert_eq!(a.windows(0), b.windows(0));
-        assert!(a.windows(0).iter().all(|(bucket, _)| !bucket.contains("lice")));
+        assert!(a
+            .windows(0)
+            .iter()
+            .all(|(bucket, _)| !bucket.contains("lice")));
         let other_site = Subject::new(2, "alice", None);
         assert_ne!(a.windows(0), other_site.windows(0));
     }

@@ -108,9 +108,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "password",
     responses((status = 200, description = "JSON Web Key Set: the current key and retired keys whose tokens may still be unexpired")))]
 #[tracing::instrument(skip_all)]
-pub async fn jwks(
-    State(state): State<AppState>,
-) -> Result<Response, FaveoError> {
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, FaveoError> {
     let now = state.now();
     // Make sure a key exists even before the first login, so verifiers can fetch it.
     state.password.keys.current(&state.store, now).await?;

@@ -35,14 +35,19 @@ impl Store {
 
     /// Counts one failure in each `(bucket, window_start)`, atomically (an upsert, so
     /// concurrent failures on several nodes all count); returns the new counts.
-    pub async fn record_login_failure(&self, windows: &[(String, Millis)]) -> StoreResult<Vec<i64>> {
+    pub async fn record_login_failure(
+        &self,
+        windows: &[(String, Millis)],
+    ) -> StoreResult<Vec<i64>> {
         let counts = on_store!(
             self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let mut counts = Vec::with_capacity(windows.len());
-                for (bucket, window_start) in windows {
-                    let count: i64 = sqlx::query_scalar(
+            write
+                | pool
+                | {
+                    let mut tx = pool.begin().await?;
+                    let mut counts = Vec::with_capacity(windows.len());
+                    for (bucket, window_start) in windows {
+                        let count: i64 = sqlx::query_scalar(
                         "INSERT INTO login_failures (bucket, window_start, failures) VALUES ($1, $2, 1) \
                          ON CONFLICT (bucket, window_start) DO UPDATE SET failures = login_failures.failures + 1 \
                          RETURNING failures",
@@ -51,11 +56,11 @@ impl Store {
                     .bind(window_start)
                     .fetch_one(&mut *tx)
                     .await?;
-                    counts.push(count);
+                        counts.push(count);
+                    }
+                    tx.commit().await?;
+                    counts
                 }
-                tx.commit().await?;
-                counts
-            }
         );
         Ok(counts)
     }

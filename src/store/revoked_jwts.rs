@@ -15,8 +15,10 @@ impl Store {
     ) -> StoreResult<bool> {
         let inserted = on_store!(
             self,
-            write | pool | {
-                sqlx::query(
+            write
+                | pool
+                | {
+                    sqlx::query(
                     "INSERT INTO revoked_jwts (jti_hash, revoked_at, keep_until) VALUES ($1, $2, $3) \
                      ON CONFLICT (jti_hash) DO NOTHING",
                 )
@@ -26,7 +28,7 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected()
-            }
+                }
         );
         Ok(inserted == 1)
     }
@@ -35,10 +37,12 @@ impl Store {
         let found = on_store!(
             self,
             read | pool | {
-                sqlx::query_scalar::<_, i64>("SELECT 1 FROM revoked_jwts WHERE jti_hash = $1")
-                    .bind(jti.as_bytes())
-                    .fetch_optional(pool)
-                    .await?
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT revoked_at FROM revoked_jwts WHERE jti_hash = $1",
+                )
+                .bind(jti.as_bytes())
+                .fetch_optional(pool)
+                .await?
             }
         );
         Ok(found.is_some())

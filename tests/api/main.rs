@@ -6,3 +6,4 @@ mod helpers;
 mod cli;
 mod oauth2;
 mod ops;
+mod password;
