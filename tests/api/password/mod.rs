@@ -4,6 +4,7 @@
 mod cli;
 mod limits;
 mod login;
+mod purge;
 mod tokens;
 
 use jsonwebtoken::jwk::JwkSet;
