@@ -20,14 +20,17 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{accounts, cookie_login, oauth2, ops, purge, sessions};
+use crate::{accounts, cookie_login, oauth2, ops, password, purge, sessions};
 
 pub struct AppInner {
     pub store: Store,
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
-    pub cookie_login: crate::cookie_login::Verifier,
+    /// The shared outgoing client of cookie login, with its per-site limits.
+    pub cookie_login: cookie_login::Verifier,
+    /// The password-hashing pool and JWT signing keys.
+    pub password: password::PasswordState,
 }
 
 /// State shared by every handler; cheap to clone.
@@ -43,12 +46,14 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let password = password::PasswordState::new(&config);
         Self(Arc::new(AppInner {
             store,
-            cookie_login: crate::cookie_login::Verifier::new(config.allow_private_endpoints),
+            cookie_login: cookie_login::Verifier::new(config.allow_private_endpoints),
             config,
             clock,
             metrics: Metrics::default(),
+            password,
         }))
     }
 
@@ -66,7 +71,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(accounts::routes())
         .merge(sessions::routes())
-        .merge(cookie_login::routes());
+        .merge(cookie_login::routes())
+        .merge(password::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

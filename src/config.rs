@@ -43,6 +43,19 @@ pub struct Config {
     pub database_pool_size: u32,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// Lifetime of password-login JWTs.
+    #[serde(deserialize_with = "human_duration")]
+    pub jwt_ttl: Duration,
+    /// A JWT can be refreshed until this long after the password login that started the chain.
+    #[serde(deserialize_with = "human_duration")]
+    pub jwt_refresh_window: Duration,
+    /// Password hashes computed at once (each takes ~19 MiB and one core for tens of ms).
+    pub password_hash_concurrency: usize,
+}
+
+/// One password hash at a time per core: more only queues inside the OS scheduler.
+pub fn default_password_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Default for Config {
@@ -61,6 +74,9 @@ impl Default for Config {
             default_site_id: None,
             database_pool_size: 16,
             log_format: LogFormat::Text,
+            jwt_ttl: Duration::from_secs(3600),
+            jwt_refresh_window: Duration::from_secs(14 * 24 * 3600),
+            password_hash_concurrency: default_password_hash_concurrency(),
         }
     }
 }
@@ -131,6 +147,15 @@ impl Config {
         }
         if self.database_pool_size == 0 {
             return bad("database_pool_size must be at least 1");
+        }
+        if self.jwt_ttl < Duration::from_secs(60) {
+            return bad("jwt_ttl must be at least 1 minute");
+        }
+        if self.jwt_refresh_window < self.jwt_ttl {
+            return bad("jwt_refresh_window must not be shorter than jwt_ttl");
+        }
+        if self.password_hash_concurrency == 0 || self.password_hash_concurrency > 1024 {
+            return bad("password_hash_concurrency must be between 1 and 1024");
         }
         if let Some(url) = &self.public_url {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -236,6 +261,17 @@ allow_private_endpoints = false
 
 # "text" or "json".
 log_format = "text"
+
+# Lifetime of password-login JWTs (env TESSERA_JWT_TTL, flag --jwt-ttl).
+jwt_ttl = "1h"
+
+# A JWT can be refreshed until this long after the password login that started it
+# (env TESSERA_JWT_REFRESH_WINDOW, flag --jwt-refresh-window).
+jwt_refresh_window = "14days"
+
+# Password hashes (Argon2id, 19 MiB each) computed at once; default: the number of cores
+# (env TESSERA_PASSWORD_HASH_CONCURRENCY, flag --password-hash-concurrency).
+# password_hash_concurrency = 4
 "#;
 
 #[cfg(test)]
@@ -253,6 +289,12 @@ mod tests {
         assert_eq!(parsed.session_max_lifetime, defaults.session_max_lifetime);
         assert_eq!(parsed.purge_interval, defaults.purge_interval);
         assert_eq!(parsed.database_url.expose(), defaults.database_url.expose());
+        assert_eq!(parsed.jwt_ttl, defaults.jwt_ttl);
+        assert_eq!(parsed.jwt_refresh_window, defaults.jwt_refresh_window);
+        assert_eq!(
+            parsed.password_hash_concurrency,
+            defaults.password_hash_concurrency
+        );
         parsed.validate().expect("example is valid");
     }
 

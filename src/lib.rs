@@ -16,6 +16,7 @@ pub mod http;
 pub mod oauth2;
 pub mod openapi;
 pub mod ops;
+pub mod password;
 pub mod purge;
 pub mod secrets;
 pub mod sessions;

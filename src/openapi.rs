@@ -11,6 +11,15 @@ pub struct ErrorSchema {
     error_description: String,
 }
 
+/// `{"Error", "status_code"}`, the error body of the Faveo-compatible API.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FaveoErrorSchema {
+    #[schema(rename = "Error")]
+    error: String,
+    status_code: u16,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -23,6 +32,12 @@ pub struct ErrorSchema {
         crate::oauth2::revoke::revoke,
         crate::oauth2::metadata::metadata,
         crate::cookie_login::login::login_cookie,
+
+        crate::password::authenticate::authenticate,
+        crate::password::token_endpoints::authenticated_user,
+        crate::password::token_endpoints::refresh,
+        crate::password::token_endpoints::logout,
+        crate::password::token_endpoints::jwks,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
@@ -31,11 +46,13 @@ pub struct ErrorSchema {
         crate::sessions::lookup::lookup,
         crate::sessions::logout::logout,
     ),
-    components(schemas(ErrorSchema)),
+    components(schemas(ErrorSchema, FaveoErrorSchema)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
         (name = "cookie login", description = "SSO through the site's own session cookie"),
+
+        (name = "password", description = "Password login with JWT (Faveo-compatible)"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
         (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),

@@ -27,8 +27,28 @@ pub async fn purge_once(state: &AppState) -> Result<u64, crate::store::StoreErro
     let now = state.now();
     let tokens = state.store.purge_expired_access_tokens(now).await?;
     let sessions = state.store.purge_expired_sessions(now).await?;
-    if tokens + sessions > 0 {
-        tracing::debug!(tokens, sessions, "purged expired rows");
+    let revocations = state.store.purge_expired_revocations(now).await?;
+    let failures = state
+        .store
+        .purge_login_failures(now - crate::password::rate_limit::RETENTION_MS)
+        .await?;
+    // A retired key verifies refreshes of its tokens until the refresh window ends.
+    let keys_kept_for = crate::clock::duration_ms(state.config.jwt_refresh_window)
+        + crate::clock::duration_ms(state.config.jwt_ttl);
+    let keys = state
+        .store
+        .purge_retired_jwt_keys(now - keys_kept_for)
+        .await?;
+    let total = tokens + sessions + revocations + failures + keys;
+    if total > 0 {
+        tracing::debug!(
+            tokens,
+            sessions,
+            revocations,
+            failures,
+            keys,
+            "purged expired rows"
+        );
     }
-    Ok(tokens + sessions)
+    Ok(total)
 }

@@ -3,7 +3,9 @@
 //! sentence on stderr with a non-zero exit status.
 
 mod audit;
+mod jwt_keys;
 mod keys;
+mod local_users;
 mod serve;
 mod sites;
 mod users;
@@ -51,12 +53,15 @@ pub enum Command {
     /// Create, list and delete a site's API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
-    /// Ban and unban users.
+    /// Create local users, set passwords (from stdin), ban and unban users.
     #[command(subcommand)]
     User(users::UserCommand),
     /// Read a site's audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Rotate the signing key of password-login JWTs.
+    #[command(subcommand)]
+    JwtKeys(jwt_keys::JwtKeysCommand),
     /// Check a configuration file or print a documented example.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -149,6 +154,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Audit(cmd) => audit::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::JwtKeys(cmd) => jwt_keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_TOML}");
             Ok(())

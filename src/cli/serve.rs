@@ -58,6 +58,15 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Lifetime of password-login JWTs, e.g. 1h.
+    #[arg(long, env = "TESSERA_JWT_TTL", value_parser = humantime::parse_duration)]
+    jwt_ttl: Option<Duration>,
+    /// How long after a password login its JWT can be refreshed, e.g. 14days.
+    #[arg(long, env = "TESSERA_JWT_REFRESH_WINDOW", value_parser = humantime::parse_duration)]
+    jwt_refresh_window: Option<Duration>,
+    /// Password hashes computed at once [default: number of cores]
+    #[arg(long, env = "TESSERA_PASSWORD_HASH_CONCURRENCY")]
+    password_hash_concurrency: Option<usize>,
 }
 
 impl ServeArgs {
@@ -102,6 +111,15 @@ impl ServeArgs {
         if let Some(v) = self.log_format {
             config.log_format = v;
         }
+        if let Some(v) = self.jwt_ttl {
+            config.jwt_ttl = v;
+        }
+        if let Some(v) = self.jwt_refresh_window {
+            config.jwt_refresh_window = v;
+        }
+        if let Some(v) = self.password_hash_concurrency {
+            config.password_hash_concurrency = v;
+        }
         config
     }
 }
@@ -120,6 +138,7 @@ pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) ->
         .await
         .map_err(|e| CliError(format!("cannot open the store: {e}")))?;
     bootstrap_first_site(&store, &config, out).await?;
+    crate::password::keys::ensure_signing_key(&store, SystemClock.now_ms()).await?;
 
     let state = AppState::new(store.clone(), config, Arc::new(SystemClock));
     let server = Server::bind(state)

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use super::local_users;
 use super::sites::no_such_site;
 use super::{site_id_arg, time_text, CliError, CliResult, Output};
 use crate::admin::bans;
@@ -12,6 +13,10 @@ use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Create a local user who logs in with a password (read from stdin).
+    Create(local_users::CreateArgs),
+    /// Set a user's password (read from stdin).
+    SetPassword(local_users::SetPasswordArgs),
     /// Ban a user: ends their sessions at once and refuses their logins.
     Ban {
         #[arg(value_parser = site_id_arg)]
@@ -38,7 +43,7 @@ pub enum UserCommand {
 }
 
 /// Parses a USER_ID argument.
-fn user_id_arg(text: &str) -> Result<i64, String> {
+pub(super) fn user_id_arg(text: &str) -> Result<i64, String> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -52,6 +57,8 @@ fn no_such_user(site: i64, user_id: i64) -> CliError {
 pub async fn run(cmd: UserCommand, store: &Store, out: &Output) -> CliResult {
     let now = SystemClock.now_ms();
     match cmd {
+        UserCommand::Create(args) => local_users::create(args, store, out).await?,
+        UserCommand::SetPassword(args) => local_users::set_password(args, store, out).await?,
         UserCommand::Ban {
             site,
             user_id,

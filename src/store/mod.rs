@@ -12,6 +12,11 @@ pub mod access_tokens;
 pub mod api_keys;
 pub mod audit;
 mod batch;
+
+pub mod jwt_keys;
+pub mod login_failures;
+pub mod passwords;
+pub mod revoked_jwts;
 pub mod sessions;
 pub mod sites;
 pub mod users;

@@ -9,3 +9,5 @@ mod cookie_login;
 mod oauth2;
 mod ops;
 mod store_batch;
+
+mod password;

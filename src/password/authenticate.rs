@@ -1,0 +1,175 @@
+//! `POST /api/v1/authenticate`: user name (or email) and password for a JWT.
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use super::error::FaveoError;
+use super::hashing::MAX_PASSWORD_CHARS;
+use super::params;
+use super::rate_limit::{self, Subject};
+use super::tokens;
+use super::user_object::FaveoUser;
+use crate::app::AppState;
+use crate::http::form::Params;
+use crate::http::metrics::OutcomeLabels;
+use crate::http::ClientIp;
+use crate::secrets::SecretHash;
+
+/// Longest accepted user name or email.
+const MAX_USERNAME_CHARS: usize = 255;
+
+/// The parameters (query string, form or JSON; documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AuthenticateRequest {
+    /// User name or email (case-insensitive).
+    username: String,
+    password: String,
+    /// The site's API key; required when the site makes it mandatory.
+    api_key: Option<String>,
+    /// The site, when no `api_key` names it; default: the server's default site.
+    site_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuthenticateResponse {
+    /// The JWT.
+    pub token: String,
+    /// The user object (the odd name is Faveo's contract).
+    pub user_id: FaveoUser,
+}
+
+/// The site a login is for: the API key's site, else `site_id`, else the default site.
+async fn resolve_site(state: &AppState, params: &Params) -> Result<i64, FaveoError> {
+    let named = match params.non_empty("site_id") {
+        Some(text) => Some(
+            crate::oauth2::client_auth::parse_site_id(text)
+                .ok_or_else(|| FaveoError::bad_request("site_id must be a positive integer"))?,
+        ),
+        None => None,
+    };
+    let key_site = match params.non_empty("api_key") {
+        Some(key) => {
+            let credential = state
+                .store
+                .find_api_key(&SecretHash::of(key))
+                .await?
+                .filter(|k| k.site_active)
+                .ok_or_else(FaveoError::invalid_api_key)?;
+            // A key of another site never unlocks this one.
+            if named.is_some_and(|site| site != credential.site_id) {
+                return Err(FaveoError::invalid_api_key());
+            }
+            state.store.touch_api_key(&credential, state.now()).await?;
+            Some(credential.site_id)
+        }
+        None => None,
+    };
+    let site_id = key_site
+        .or(named)
+        .or(state.config.default_site_id)
+        .ok_or_else(|| FaveoError::bad_request("site_id is required"))?;
+    let site = state
+        .store
+        .get_site(site_id)
+        .await?
+        .filter(|s| s.active)
+        .ok_or_else(|| FaveoError::bad_request("site_id does not name an active site"))?;
+    if site.settings.api_key_mandatory && key_site.is_none() {
+        return Err(FaveoError::invalid_api_key());
+    }
+    Ok(site_id)
+}
+
+fn count(state: &AppState, outcome: &str) {
+    state
+        .metrics
+        .logins
+        .get_or_create(&OutcomeLabels {
+            outcome: outcome.to_string(),
+        })
+        .inc();
+}
+
+/// Password login (SPEC §4.1).
+#[utoipa::path(post, path = "/api/v1/authenticate", tag = "password",
+    params(
+        ("username" = Option<String>, Query, description = "User name or email (may also be sent in a form or JSON body)"),
+        ("password" = Option<String>, Query, description = "Password (better sent in the body)"),
+        ("api_key" = Option<String>, Query, description = "The site's API key"),
+        ("site_id" = Option<i64>, Query, description = "The site, when no api_key names it"),
+    ),
+    request_body(content = AuthenticateRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Logged in", body = AuthenticateResponse),
+        (status = 400, description = "Missing or malformed parameter", body = crate::openapi::FaveoErrorSchema),
+        (status = 401, description = "`invalid_credentials` or `invalid_api_key`", body = crate::openapi::FaveoErrorSchema),
+        (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
+        (status = 429, description = "`too_many_attempts`, with Retry-After", body = crate::openapi::FaveoErrorSchema),
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<AuthenticateResponse>, FaveoError> {
+    let params = params::read(query.as_deref(), &headers, body).await?;
+    let username = params::required(&params, "username")?;
+    let password = params::required(&params, "password")?;
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(FaveoError::bad_request("username is too long"));
+    }
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        // No stored password can be this long; refuse before spending a hash on it.
+        return Err(FaveoError::bad_request("password is too long"));
+    }
+    let password = SecretString::from(password.to_string());
+    let site_id = resolve_site(&state, &params).await?;
+
+    let subject = Subject::new(site_id, username, ip);
+    let permit =
+        state.password.hasher.acquire().await.map_err(|_| {
+            FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
+        })?;
+    // Checked while holding a hashing slot, so at most the pool's size of guesses
+    // per node can be in flight past the check at once.
+    rate_limit::check(&state, &subject, state.now()).await?;
+    let user = state.store.find_user_by_login(site_id, username).await?;
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matches = state
+        .password
+        .hasher
+        .verify(permit, password, stored_hash)
+        .await;
+    let user = match user {
+        Some(user) if matches && !user.deleted => user,
+        _ => {
+            rate_limit::record_failure(&state, &subject, state.now()).await?;
+            count(&state, "password_failed");
+            return Err(FaveoError::invalid_credentials());
+        }
+    };
+    let now = state.now();
+    // Only a caller who knows the password learns that the account is blocked.
+    if let Some(ban) = user.ban_in_force(now) {
+        count(&state, "password_banned");
+        return Err(FaveoError::banned(ban));
+    }
+    if !user.active {
+        count(&state, "password_inactive");
+        return Err(FaveoError::user_inactive());
+    }
+    let token = tokens::issue(&state, &user, now.div_euclid(1000)).await?;
+    count(&state, "password_ok");
+    tracing::info!(user_id = user.user_id, site_id, "password login");
+    Ok(Json(AuthenticateResponse {
+        token: token.expose_secret().to_string(),
+        user_id: FaveoUser::of(&user, now),
+    }))
+}
