@@ -20,7 +20,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{oauth2, ops, purge};
+use crate::{embed, oauth2, ops, purge};
 
 pub struct AppInner {
     pub store: Store,
@@ -59,7 +59,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every public endpoint, with the layers each request goes through.
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new().merge(oauth2::routes()).merge(ops::routes());
+    let mut routes = Router::new()
+        .merge(oauth2::routes())
+        .merge(ops::routes())
+        .merge(embed::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod embed;
 pub mod config;
 pub mod http;
 pub mod oauth2;

@@ -25,12 +25,14 @@ pub struct ErrorSchema {
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
+        crate::embed::config::embed_config,
     ),
-    components(schemas(ErrorSchema)),
+    components(schemas(ErrorSchema, crate::embed::config::EmbedConfig)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "embed", description = "The embed script and its public site configuration"),
     )
 )]
 struct ApiDoc;
