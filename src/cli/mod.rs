@@ -2,6 +2,7 @@
 //! straight on the store. `--json` prints one JSON object on stdout; errors are one
 //! sentence on stderr with a non-zero exit status.
 
+mod demo;
 mod keys;
 mod serve;
 mod sites;
@@ -49,6 +50,8 @@ pub enum Command {
     /// Create, list and delete a site's API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Start Tessera and a demo customer site on localhost, and print the URL to open.
+    Demo(demo::DemoArgs),
     /// Check a configuration file or print a documented example.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -139,6 +142,7 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::Demo(args) => demo::run(args, database_url, &out).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_TOML}");
             Ok(())

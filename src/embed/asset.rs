@@ -55,7 +55,10 @@ fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 pub async fn serve(asset: EmbedAsset, headers: HeaderMap) -> Response {
     let common = [
         (header::ETAG, asset.etag().clone()),
-        (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
         // Pages on any origin include it; `crossorigin`/SRI users need the CORS header.
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

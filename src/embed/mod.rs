@@ -19,5 +19,8 @@ pub fn routes() -> Router<AppState> {
             "/embed.js",
             get(move |headers| asset::serve(asset.clone(), headers)),
         )
-        .route("/rest/v1/sites/{site_id}/embed-config", get(config::embed_config))
+        .route(
+            "/rest/v1/sites/{site_id}/embed-config",
+            get(config::embed_config),
+        )
 }

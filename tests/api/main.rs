@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod browser;
 mod cli;
+mod embed;
 mod oauth2;
 mod ops;

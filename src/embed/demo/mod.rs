@@ -186,7 +186,11 @@ async fn server_page(
             .as_ref()
             .map(|(uid, tsid)| (*uid, tsid.expose_secret().to_string()))
     });
-    let existing = if query.renew.is_some() { None } else { existing };
+    let existing = if query.renew.is_some() {
+        None
+    } else {
+        existing
+    };
     let tessera = match existing {
         Some(found) => Ok(found),
         None => site.0.tessera.login(user).await.inspect(|(uid, tsid)| {
@@ -258,11 +262,7 @@ struct LogoutForm {
 }
 
 #[tracing::instrument(skip_all)]
-async fn logout(
-    State(site): State<DemoSite>,
-    headers: HeaderMap,
-    body: bytes::Bytes,
-) -> Response {
+async fn logout(State(site): State<DemoSite>, headers: HeaderMap, body: bytes::Bytes) -> Response {
     // The form posts `return_to`; scripts post nothing at all.
     let form: Option<LogoutForm> = serde_urlencoded::from_bytes(&body).ok();
     let back = local_path(form.as_ref().and_then(|f| f.return_to.as_deref()));
@@ -319,4 +319,18 @@ async fn avatar(axum::extract::Path(file): axum::extract::Path<String>) -> Respo
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such avatar").into_response(),
     }
+}
+
+/// Creates the Tessera site the demo site plays: its origin allowed (CORS), cookie login
+/// pointed at its verification endpoint. Used by `tessera demo` and by the tests.
+pub async fn create_demo_site(
+    store: &crate::store::Store,
+    demo_origin: &str,
+    now: crate::clock::Millis,
+) -> Result<crate::store::sites::CreatedSite, crate::store::StoreError> {
+    let actor = crate::store::audit::Actor::System;
+    let origins = [demo_origin.to_string()];
+    store
+        .create_site("Acme News (demo)", &origins, now, &actor)
+        .await
 }

@@ -45,7 +45,12 @@ impl TesseraApi {
     }
 
     async fn token(&self) -> Result<SecretString, TesseraApiError> {
-        if let Some((token, until)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some((token, until)) = self
+            .token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             if Instant::now() < *until {
                 return Ok(token.clone());
             }
@@ -74,7 +79,11 @@ impl TesseraApi {
             .http
             .post(format!("{}/rest/v1/accounts/login", self.base))
             .bearer_auth(token.expose_secret())
-            .form(&[("id", id.as_str()), ("name", user.name), ("email", user.email)])
+            .form(&[
+                ("id", id.as_str()),
+                ("name", user.name),
+                ("email", user.email),
+            ])
             .send()
             .await?;
         let body = checked(response, "the accounts login").await?;
@@ -97,7 +106,10 @@ impl TesseraApi {
     }
 }
 
-async fn checked(response: reqwest::Response, what: &'static str) -> Result<Value, TesseraApiError> {
+async fn checked(
+    response: reqwest::Response,
+    what: &'static str,
+) -> Result<Value, TesseraApiError> {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() {

@@ -1,0 +1,115 @@
+//! `GET /embed.js` (headers, ETag revalidation, size), the public embed-config
+//! endpoint, and the demo customer site's own endpoints — plain HTTP, no browser.
+
+use reqwest::header;
+use serde_json::{json, Value};
+use tessera::clock::Clock;
+use tessera::store::audit::Actor;
+
+use crate::both_stores;
+
+const SOURCE: &str = include_str!("../../src/embed/embed.js");
+
+both_stores! {
+    async fn embed_js_is_served_with_cache_headers_and_etag(app) {
+        let response = app.client.get(app.url("/embed.js")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_TYPE], "application/javascript; charset=utf-8");
+        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let etag = headers[header::ETAG].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34, "strong ETag: {etag}");
+        let body = response.text().await.unwrap();
+        assert_eq!(body, SOURCE);
+        assert!(body.len() < 20 * 1024, "embed.js is {} bytes; the budget is 20 KB", body.len());
+
+        // The ETag is the same on every request (computed once, from the content).
+        let again = app.client.get(app.url("/embed.js")).send().await.unwrap();
+        assert_eq!(again.headers()[header::ETAG], etag.as_str());
+
+        for matching in [etag.clone(), format!("W/{etag}"), format!("\"nope\", {etag}"), "*".to_string()] {
+            let response = app.client.get(app.url("/embed.js"))
+                .header(header::IF_NONE_MATCH, &matching).send().await.unwrap();
+            assert_eq!(response.status(), 304, "If-None-Match: {matching}");
+            assert_eq!(response.headers()[header::ETAG], etag.as_str());
+            assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=300");
+            assert!(response.bytes().await.unwrap().is_empty());
+        }
+        let stale = app.client.get(app.url("/embed.js"))
+            .header(header::IF_NONE_MATCH, "\"0123\"").send().await.unwrap();
+        assert_eq!(stale.status(), 200);
+        assert_eq!(stale.text().await.unwrap(), SOURCE);
+
+        let head = app.client.head(app.url("/embed.js")).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()[header::ETAG], etag.as_str());
+        let post = app.client.post(app.url("/embed.js")).send().await.unwrap();
+        assert_eq!(post.status(), 405);
+    }
+
+    async fn embed_config_is_public_and_names_only_the_login_mode(app) {
+        let response = app.client.get(app.url(&format!("/rest/v1/sites/{}/embed-config", app.site_id)))
+            .header(header::ORIGIN, "https://anywhere.example").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"site_id": app.site_id, "login_mode": "server", "cookie_name": null}));
+
+        for bad in ["999999", "0", "-1", "abc", "1e3", "99999999999999999999999", "%20"] {
+            let response = app.client.get(app.url(&format!("/rest/v1/sites/{bad}/embed-config"))).send().await.unwrap();
+            assert_eq!(response.status(), 404, "site {bad}");
+            assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "site_not_found", "site {bad}");
+        }
+
+        // A disabled site looks exactly like an unknown one.
+        assert!(app.store.set_site_active(app.site_id, false, app.clock.now_ms(), &Actor::Cli).await.unwrap());
+        let response = app.client.get(app.url(&format!("/rest/v1/sites/{}/embed-config", app.site_id))).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+    }
+
+    async fn demo_site_serves_the_viafoura_verification_json(app) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let created = tessera::embed::demo::create_demo_site(&app.store, &url, app.clock.now_ms()).await.unwrap();
+        let site = app.store.get_site(created.site_id).await.unwrap().unwrap();
+        assert_eq!(site.origins, vec![url.clone()], "the demo's origin is allowed");
+        let demo = tessera::embed::demo::DemoSite::new(tessera::embed::demo::DemoConfig {
+            tessera_url: app.base.clone(),
+            site_id: created.site_id,
+            api_key: created.api_key,
+            public_url: url.clone(),
+        });
+        tokio::spawn(async move { axum::serve(listener, tessera::embed::demo::router(demo)).await });
+
+        let login = app.client.post(format!("{url}/login"))
+            .form(&[("username", "grace"), ("password", "anything"), ("return_to", "//evil.example/")])
+            .send().await.unwrap();
+        assert_eq!(login.status(), 303);
+        assert_eq!(login.headers()[header::LOCATION], "/", "no open redirect");
+        let cookie = login.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("acme_sid="), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("httponly"), "the embed script must read it: {cookie}");
+        let sid = cookie["acme_sid=".len()..].split(';').next().unwrap().to_string();
+        assert!(sid.len() >= 43, "256 random bits");
+
+        let valid: Value = app.client.get(format!("{url}/users/validate?sid={sid}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(valid["uid"], "acme-grace");
+        assert_eq!(valid["displayName"], "Grace Hopper");
+        assert_eq!(valid["email"], "grace@acme.example");
+        assert_eq!(valid["error"], "");
+        assert_eq!(valid["photoURL"], format!("{url}/avatars/grace.svg"));
+
+        let unknown: Value = app.client.get(format!("{url}/users/validate?sid=nope")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(unknown["error"], "not signed in");
+
+        let bad_user = app.client.post(format!("{url}/login")).form(&[("username", "nobody")]).send().await.unwrap();
+        assert_eq!(bad_user.status(), 401);
+
+        let page = app.client.get(format!("{url}/cookie")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("src=\"{}/embed.js\" data-site=\"{}\"", app.base, created.site_id)), "{page}");
+        assert!(!page.contains("data-sid=\""), "the cookie page uses cookie login");
+    }
+}
