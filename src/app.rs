@@ -27,6 +27,7 @@ pub struct AppInner {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    pub cookie_login: crate::cookie_login::Verifier,
 }
 
 /// State shared by every handler; cheap to clone.
@@ -44,6 +45,7 @@ impl AppState {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         Self(Arc::new(AppInner {
             store,
+            cookie_login: crate::cookie_login::Verifier::new(config.allow_private_endpoints),
             config,
             clock,
             metrics: Metrics::default(),
@@ -62,7 +64,8 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .merge(oauth2::routes())
         .merge(ops::routes())
-        .merge(embed::routes());
+        .merge(embed::routes())
+        .merge(crate::cookie_login::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

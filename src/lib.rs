@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cookie_login;
 pub mod embed;
 pub mod http;
 pub mod oauth2;

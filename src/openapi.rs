@@ -22,6 +22,7 @@ pub struct ErrorSchema {
         crate::oauth2::introspect::introspect,
         crate::oauth2::revoke::revoke,
         crate::oauth2::metadata::metadata,
+        crate::cookie_login::login::login_cookie,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
@@ -31,6 +32,7 @@ pub struct ErrorSchema {
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
+        (name = "cookie login", description = "SSO through the site's own session cookie"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "embed", description = "The embed script and its public site configuration"),
     )

@@ -43,9 +43,11 @@ impl EmbedConfig {
 }
 
 /// The cookie the script must read, when the site has cookie login configured.
+/// Only a complete configuration counts: a cookie name without an endpoint cannot log in.
 fn cookie_name(site: &Site) -> Option<String> {
-    let _ = site;
-    None
+    let cookie = site.settings.cookie_login.as_ref()?;
+    cookie.configured_endpoint()?;
+    cookie.cookie_name.clone()
 }
 
 fn public_headers() -> [(header::HeaderName, HeaderValue); 2] {

@@ -18,6 +18,9 @@ pub struct SiteSettings {
     pub disable_user_account_handling: bool,
     pub disable_avatar_changing: bool,
     pub disable_display_name_changing: bool,
+    /// Cookie login (SPEC §5.1); `None` until configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie_login: Option<crate::cookie_login::CookieLoginSettings>,
 }
 
 #[derive(Debug, Clone, Serialize)]

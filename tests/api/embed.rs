@@ -76,6 +76,12 @@ both_stores! {
         let created = tessera::embed::demo::create_demo_site(&app.store, &url, app.clock.now_ms()).await.unwrap();
         let site = app.store.get_site(created.site_id).await.unwrap().unwrap();
         assert_eq!(site.origins, vec![url.clone()], "the demo's origin is allowed");
+        // Cookie login configured: the script learns the cookie name, and nothing else.
+        let config = app.client.get(app.url(&format!("/rest/v1/sites/{}/embed-config", created.site_id)))
+            .send().await.unwrap().text().await.unwrap();
+        let parsed: Value = serde_json::from_str(&config).unwrap();
+        assert_eq!(parsed, json!({"site_id": created.site_id, "login_mode": "cookie", "cookie_name": "acme_sid"}));
+        assert!(!config.contains("validate") && !config.contains(&url), "no endpoint in {config}");
         let demo = tessera::embed::demo::DemoSite::new(tessera::embed::demo::DemoConfig {
             tessera_url: app.base.clone(),
             site_id: created.site_id,

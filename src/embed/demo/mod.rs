@@ -70,13 +70,6 @@ pub struct DemoConfig {
     pub public_url: String,
 }
 
-impl DemoConfig {
-    /// The cookie-login endpoint to configure on the Tessera site (SPEC §5.1).
-    pub fn cookie_endpoint(&self) -> String {
-        format!("{}/users/validate?sid=", self.public_url)
-    }
-}
-
 struct DemoSession {
     user: &'static DemoUser,
     /// The Tessera session the server-side page started for this login, once it has.
@@ -330,7 +323,24 @@ pub async fn create_demo_site(
 ) -> Result<crate::store::sites::CreatedSite, crate::store::StoreError> {
     let actor = crate::store::audit::Actor::System;
     let origins = [demo_origin.to_string()];
-    store
+    let created = store
         .create_site("Acme News (demo)", &origins, now, &actor)
-        .await
+        .await?;
+    let cookie_login = crate::cookie_login::CookieLoginSettings {
+        cookie_name: Some(DEMO_COOKIE.to_string()),
+        endpoint: Some(format!("{demo_origin}/users/validate?sid=")),
+        // Short, so that re-verification can be watched in the demo.
+        reverify_interval_ms: 15 * 60 * 1000,
+        ..Default::default()
+    };
+    store
+        .configure_site(
+            created.site_id,
+            None,
+            |settings| settings.cookie_login = Some(cookie_login),
+            now,
+            &actor,
+        )
+        .await?;
+    Ok(created)
 }

@@ -1,0 +1,349 @@
+//! `POST /rest/v1/users/login/cookie` (SPEC §5.2), step by step and in that order:
+//! 1 configured site, 2 valid cookie, 3–4 verification, 5 mapping, 6 user and
+//! ban, 7 session. Nothing is written before the site's answer has been accepted.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::mapping::{self, MappedProfile};
+use super::verifier::Verdict;
+use super::{cors, CookieLoginSettings};
+use crate::app::AppState;
+use crate::clock::rfc3339;
+use crate::http::form::Params;
+use crate::http::{read_body, ApiError, ClientIp};
+use crate::oauth2::client_auth::parse_site_id;
+use crate::oauth2::token::no_store;
+use crate::sessions::{ban_rejection, start_session};
+use crate::store::audit::{Actor, NewAuditEvent};
+use crate::store::sessions::SessionKind;
+use crate::store::sites::Site;
+use crate::store::users::SsoProfile;
+
+pub const MAX_COOKIE_CHARS: usize = 4096;
+
+/// The request body (documentation; parsing is strict and manual).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CookieLoginRequest {
+    site_id: i64,
+    /// The value of the site's session cookie: 1–4096 characters of `[0-9A-Za-z$-_.+!*'()%]`.
+    cookie: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CookieLoginUser {
+    pub user_id: i64,
+    pub name: String,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CookieLoginResponse {
+    pub user_id: i64,
+    /// The session id for `X-Tessera-Session`; shown once.
+    pub session: String,
+    pub user: CookieLoginUser,
+    /// RFC 3339: log in again through the cookie after this time.
+    pub reverify_at: String,
+}
+
+struct LoginRequest {
+    site_id: i64,
+    cookie: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/rest/v1/users/login/cookie",
+    tag = "cookie login",
+    request_body(content = CookieLoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = CookieLoginResponse),
+        (status = 400, description = "`cookie_login_not_configured`, `invalid_cookie` or `invalid_request`", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "`login_failed`: the site did not recognise the cookie", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`user_banned` (ban body) or `user_disabled`"),
+        (status = 502, description = "`verification_unavailable` or `verification_invalid_response`", body = crate::openapi::ErrorSchema),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn login_cookie(
+    State(state): State<AppState>,
+    client_ip: ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (site, result) = match read_request(&headers, body).await {
+        Ok(request) => match state.store.get_site(request.site_id).await {
+            Ok(site) => {
+                let result = login(&state, client_ip, site.as_ref(), &request).await;
+                (site, result)
+            }
+            Err(e) => (None, Err(e.into())),
+        },
+        Err(e) => (None, Err(e)),
+    };
+    let origin = cors::allowed_origin(site.as_ref(), &headers);
+    cors::decorate(result.unwrap_or_else(IntoResponse::into_response), origin)
+}
+
+async fn read_request(headers: &HeaderMap, body: Body) -> Result<LoginRequest, ApiError> {
+    let bytes = read_body(body)
+        .await
+        .map_err(|e| ApiError::new(e.status(), "invalid_request", e.to_string()))?;
+    let params = Params::from_form_or_json_body(headers, &bytes)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let site_id = match params.get("site_id") {
+        None => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "site_id is required",
+            ))
+        }
+        Some(text) => parse_site_id(text).ok_or_else(|| {
+            ApiError::bad_request("invalid_request", "site_id must be a positive integer")
+        })?,
+    };
+    Ok(LoginRequest {
+        site_id,
+        cookie: params.get("cookie").map(str::to_string),
+    })
+}
+
+/// Step 2: what a browser may send as the cookie, and all the endpoint may receive.
+pub fn is_valid_cookie(value: &str) -> bool {
+    (1..=MAX_COOKIE_CHARS).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"$-_.+!*'()%".contains(&b))
+}
+
+async fn login(
+    state: &AppState,
+    client_ip: ClientIp,
+    site: Option<&Site>,
+    request: &LoginRequest,
+) -> Result<Response, ApiError> {
+    // Step 1.
+    let configured = site.filter(|s| s.active).and_then(|s| {
+        let settings = s.settings.cookie_login.as_ref()?;
+        Some((s.site_id, settings, settings.configured_endpoint()?))
+    });
+    let Some((site_id, settings, endpoint)) = configured else {
+        state.metrics.login("cookie_not_configured");
+        return Err(ApiError::bad_request(
+            "cookie_login_not_configured",
+            "cookie login is not configured for this site",
+        ));
+    };
+    // Step 2.
+    let Some(cookie) = request.cookie.as_deref().filter(|c| is_valid_cookie(c)) else {
+        state.metrics.login("cookie_invalid_cookie");
+        return Err(ApiError::bad_request(
+            "invalid_cookie",
+            "the cookie must be 1 to 4096 characters from 0-9 A-Z a-z $-_.+!*'()%",
+        ));
+    };
+    let failure = Failure {
+        state,
+        site_id,
+        client_ip,
+    };
+    // Steps 3 and 4.
+    let answer = match state
+        .cookie_login
+        .verify(site_id, settings, endpoint, cookie)
+        .await
+    {
+        Ok(Verdict::Answer(answer)) => answer,
+        Ok(Verdict::Rejected(status)) => {
+            failure
+                .record(
+                    "cookie_failed",
+                    json!({ "reason": "endpoint_rejected", "status": status.as_u16() }),
+                )
+                .await;
+            return Err(login_failed());
+        }
+        Err(reason) => {
+            tracing::warn!(site_id, reason = %reason, "cookie verification unavailable");
+            failure
+                .record(
+                    "cookie_unavailable",
+                    json!({ "reason": "verification_unavailable", "detail": reason.to_string() }),
+                )
+                .await;
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "verification_unavailable",
+                "the site's login could not be verified; try again later",
+            ));
+        }
+    };
+    if let Some(message) = mapping::site_error(&answer, &settings.mapping) {
+        // The site's text is for its operators (audit log), never for the browser.
+        failure
+            .record(
+                "cookie_failed",
+                json!({ "reason": "site_error", "site_message": message }),
+            )
+            .await;
+        return Err(login_failed());
+    }
+    // Step 5.
+    let profile = match mapping::map_profile(&answer, &settings.mapping) {
+        Ok(profile) => profile,
+        Err(invalid) => {
+            failure
+                .record(
+                    "cookie_invalid_response",
+                    json!({ "reason": "verification_invalid_response", "field": invalid.field, "detail": invalid.to_string() }),
+                )
+                .await;
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "verification_invalid_response",
+                invalid.to_string(),
+            ));
+        }
+    };
+    sign_in(state, &failure, settings, profile).await
+}
+
+/// Steps 6 and 7.
+async fn sign_in(
+    state: &AppState,
+    failure: &Failure<'_>,
+    settings: &CookieLoginSettings,
+    profile: MappedProfile,
+) -> Result<Response, ApiError> {
+    let site_id = failure.site_id;
+    let now = state.now();
+    let sso = SsoProfile {
+        external_id: profile.uid,
+        display_name: profile.display_name,
+        email: Some(profile.email),
+        photo_url: profile.photo_url,
+        social_data: profile.social_data,
+        // The endpoint's answer is the whole truth: what it no longer sends is cleared.
+        replace_all: true,
+    };
+    let user = state.store.upsert_sso_user(site_id, &sso, now).await?;
+    if let Some(ban) = user.ban_in_force(now) {
+        failure
+            .record(
+                "cookie_banned",
+                json!({ "reason": "user_banned", "user_id": user.user_id }),
+            )
+            .await;
+        return Err(ban_rejection(ban));
+    }
+    if user.deleted || !user.active {
+        failure
+            .record(
+                "cookie_failed",
+                json!({ "reason": "user_disabled", "user_id": user.user_id }),
+            )
+            .await;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "user_disabled",
+            "this account is disabled",
+        ));
+    }
+    let reverify_after = i64::try_from(settings.reverify_interval_ms).unwrap_or(i64::MAX);
+    let started = start_session(
+        state,
+        site_id,
+        user.user_id,
+        SessionKind::Cookie,
+        Some(reverify_after),
+    )
+    .await?;
+    let event = NewAuditEvent::new(
+        Some(site_id),
+        now,
+        &Actor::User {
+            user_id: user.user_id,
+        },
+        "user.login",
+    )
+    .from_ip(failure.client_ip.text())
+    .with_detail(json!({ "flow": "cookie", "user_id": user.user_id }));
+    state.store.record_audit(&event).await?;
+    state.metrics.login("cookie_ok");
+    let body = CookieLoginResponse {
+        user_id: user.user_id,
+        session: started.session_id.expose_secret().to_string(),
+        user: CookieLoginUser {
+            user_id: user.user_id,
+            name: user.display_name,
+            photo_url: user.photo_url,
+        },
+        reverify_at: rfc3339(started.reverify_at.unwrap_or(now + reverify_after)),
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+fn login_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        "the site did not confirm this login",
+    )
+}
+
+/// Records a failed cookie login (audit and metrics) of a known site.
+struct Failure<'a> {
+    state: &'a AppState,
+    site_id: i64,
+    client_ip: ClientIp,
+}
+
+impl Failure<'_> {
+    async fn record(&self, metric: &str, mut detail: Value) {
+        self.state.metrics.login(metric);
+        detail["flow"] = json!("cookie");
+        let event = NewAuditEvent::new(
+            Some(self.site_id),
+            self.state.now(),
+            &Actor::Anonymous,
+            "user.login",
+        )
+        .failed()
+        .from_ip(self.client_ip.text())
+        .with_detail(detail);
+        // The answer to the browser does not depend on the audit write; a lost
+        // event is logged loudly instead of turning a 401 into a 500.
+        if let Err(e) = self.state.store.record_audit(&event).await {
+            tracing::error!(site_id = self.site_id, error = %e, "could not record a failed cookie login");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_values() {
+        assert!(is_valid_cookie(
+            "someKindaSessionID456745674567456745674567"
+        ));
+        assert!(is_valid_cookie("a$b-c_d.e+f!g*h'i(j)k%20"));
+        assert!(is_valid_cookie(&"x".repeat(4096)));
+        for bad in [
+            "", " ", "a b", "a;b", "a\"b", "a<b", "a,b", "a=b", "é", "a\u{1}b", "a\tb", "a/b",
+            "a\\b",
+        ] {
+            assert!(!is_valid_cookie(bad), "{bad:?}");
+        }
+        assert!(!is_valid_cookie(&"x".repeat(4097)));
+    }
+}

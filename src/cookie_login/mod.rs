@@ -1,0 +1,35 @@
+//! Cookie login (SPEC §5): the embed script sends the site's own session cookie;
+//! Tessera asks the site's verification endpoint who that is, and signs the user in.
+//!
+//! - [`settings`]: the per-site settings and their validation
+//! - [`login`]: `POST /rest/v1/users/login/cookie`, the seven steps of SPEC §5.2
+//! - [`verifier`]: the outgoing request (shared client, timeout, size cap)
+//! - [`address`], [`resolver`]: which addresses that request may reach
+//! - [`limits`], [`breaker`]: per-site concurrency bound and circuit breaker
+//! - [`mapping`]: from the endpoint's JSON to a profile
+//! - [`cors`]: browser access from the site's allowed origins
+
+pub mod address;
+pub mod breaker;
+pub mod cors;
+pub mod limits;
+pub mod login;
+pub mod mapping;
+pub mod resolver;
+pub mod settings;
+pub mod verifier;
+
+use axum::routing::post;
+use axum::Router;
+
+pub use settings::CookieLoginSettings;
+pub use verifier::Verifier;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/rest/v1/users/login/cookie",
+        post(login::login_cookie).options(cors::preflight),
+    )
+}

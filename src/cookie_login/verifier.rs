@@ -1,0 +1,281 @@
+//! The verification request of SPEC §5.2 step 3: one shared HTTP client (rustls,
+//! no redirects, no proxy, guarded DNS), the site's timeout over the whole
+//! exchange, custom headers, and the answer read as a stream with a hard cap.
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use url::{Host, Url};
+
+use super::address::is_public;
+use super::limits::{Shed, SiteLimits};
+use super::resolver::{EndpointRefused, GuardedResolver};
+use super::settings::CookieLoginSettings;
+
+/// Most bytes of an answer read; more is an oversize answer (SPEC §5.2 step 3).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Everything but RFC 3986 unreserved characters is percent-encoded, so `+`, `$`
+/// or `%` in a cookie arrive at the site exactly as they were in the browser.
+const COOKIE_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// What the site's endpoint said about the cookie.
+#[derive(Debug)]
+pub enum Verdict {
+    /// 2xx with a JSON body.
+    Answer(serde_json::Value),
+    /// 4xx: the site does not recognise the cookie.
+    Rejected(StatusCode),
+}
+
+/// Why the cookie could not be verified (all answered with 502 `verification_unavailable`).
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("{0}")]
+    Refused(#[from] EndpointRefused),
+    #[error("the endpoint could not be reached: {0}")]
+    Transport(String),
+    #[error("the endpoint did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("the endpoint answered with status {0}")]
+    Status(u16),
+    #[error("the endpoint's answer is larger than 64 KiB")]
+    TooLarge,
+    #[error("the endpoint's answer is not JSON")]
+    NotJson,
+    #[error("too many verifications of this site are in progress")]
+    Busy,
+    #[error("the endpoint failed repeatedly; verification is paused")]
+    CircuitOpen,
+    #[error("the endpoint settings are invalid: {0}")]
+    BadSettings(String),
+}
+
+impl Unavailable {
+    /// Failures that say the endpoint is unreachable or broken (they feed the breaker).
+    fn is_endpoint_failure(&self) -> bool {
+        match self {
+            Unavailable::Refused(_) | Unavailable::Transport(_) | Unavailable::Timeout(_) => true,
+            Unavailable::Status(status) => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// The cookie-login machinery shared by every request: one HTTP client, per-site limits.
+pub struct Verifier {
+    client: reqwest::Client,
+    allow_private: bool,
+    limits: SiteLimits,
+}
+
+impl Verifier {
+    pub fn new(allow_private: bool) -> Self {
+        Self::with_limits(allow_private, SiteLimits::default())
+    }
+
+    pub fn with_limits(allow_private: bool, limits: SiteLimits) -> Self {
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would connect on our behalf to addresses we never checked.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .user_agent(concat!("tessera-cookie-login/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(16)
+            .build()
+            // Only fails if the TLS backend cannot start, which no input can cause.
+            .expect("the cookie-login HTTP client must build");
+        Self {
+            client,
+            allow_private,
+            limits,
+        }
+    }
+
+    /// Asks the site's endpoint about `cookie` (already validated by the caller).
+    pub async fn verify(
+        &self,
+        site_id: i64,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<Verdict, Unavailable> {
+        let pass = self
+            .limits
+            .admit(site_id, endpoint)
+            .map_err(|shed| match shed {
+                Shed::Busy => Unavailable::Busy,
+                Shed::CircuitOpen => Unavailable::CircuitOpen,
+            })?;
+        let timeout = settings.timeout();
+        let outcome =
+            match tokio::time::timeout(timeout, self.fetch(settings, endpoint, cookie)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Unavailable::Timeout(settings.timeout_ms)),
+            };
+        match &outcome {
+            Err(e) if e.is_endpoint_failure() => pass.failed(),
+            _ => pass.succeeded(),
+        }
+        outcome
+    }
+
+    async fn fetch(
+        &self,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<Verdict, Unavailable> {
+        let url = verification_url(endpoint, cookie)?;
+        if !self.allow_private {
+            check_url(&url)?;
+        }
+        let mut response = self
+            .client
+            .get(url)
+            .timeout(settings.timeout())
+            .headers(request_headers(settings)?)
+            .send()
+            .await
+            .map_err(|e| classify(e, settings.timeout_ms))?;
+        let status = response.status();
+        if status.is_client_error() {
+            return Ok(Verdict::Rejected(status));
+        }
+        if !status.is_success() {
+            return Err(Unavailable::Status(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(Unavailable::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify(e, settings.timeout_ms))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(Unavailable::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body)
+            .map(Verdict::Answer)
+            .map_err(|_| Unavailable::NotJson)
+    }
+}
+
+/// `endpoint + urlencode(cookie)`.
+pub fn verification_url(endpoint: &str, cookie: &str) -> Result<Url, Unavailable> {
+    let text = format!("{endpoint}{}", utf8_percent_encode(cookie, COOKIE_VALUE));
+    Url::parse(&text)
+        .map_err(|e| Unavailable::BadSettings(format!("the endpoint URL is invalid ({e})")))
+}
+
+/// The checks the resolver cannot make: the scheme, and IP literals (which are never resolved).
+fn check_url(url: &Url) -> Result<(), EndpointRefused> {
+    if url.scheme() != "https" {
+        return Err(EndpointRefused::NotHttps);
+    }
+    let literal = match url.host() {
+        Some(Host::Ipv4(ip)) => Some(ip.into()),
+        Some(Host::Ipv6(ip)) => Some(ip.into()),
+        _ => None,
+    };
+    match literal {
+        Some(ip) if !is_public(ip) => Err(EndpointRefused::InternalAddress {
+            host: url.host_str().unwrap_or_default().to_string(),
+            ip,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn request_headers(settings: &CookieLoginSettings) -> Result<HeaderMap, Unavailable> {
+    let mut headers = HeaderMap::new();
+    for custom in &settings.headers {
+        let name = HeaderName::from_bytes(custom.name.as_bytes()).map_err(|_| {
+            Unavailable::BadSettings(format!("header name {:?} is invalid", custom.name))
+        })?;
+        let mut value = HeaderValue::from_str(custom.value.expose()).map_err(|_| {
+            Unavailable::BadSettings(format!("the value of header {} is invalid", custom.name))
+        })?;
+        value.set_sensitive(true);
+        headers.append(name, value);
+    }
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    Ok(headers)
+}
+
+/// A reqwest error as a reason fit for the audit log: never with the URL, which
+/// carries the cookie value.
+fn classify(error: reqwest::Error, timeout_ms: u64) -> Unavailable {
+    if error.is_timeout() {
+        return Unavailable::Timeout(timeout_ms);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<EndpointRefused>() {
+            return Unavailable::Refused(refused.clone());
+        }
+        source = e.source();
+    }
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    Unavailable::Transport(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_appended_percent_encoded() {
+        let url =
+            verification_url("https://a.example/v?sid=", "a$b-c_d.e+f!g*h'i(j)k%20~").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://a.example/v?sid=a%24b-c_d.e%2Bf%21g%2Ah%27i%28j%29k%2520~"
+        );
+    }
+
+    #[test]
+    fn scheme_and_ip_literals_are_checked() {
+        let check = |u: &str| check_url(&Url::parse(u).unwrap());
+        assert_eq!(check("http://a.example/"), Err(EndpointRefused::NotHttps));
+        assert!(check("https://a.example/").is_ok());
+        assert!(check("https://93.184.216.34/").is_ok());
+        for internal in [
+            "https://127.0.0.1/",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://10.0.0.1/",
+            "https://[::1]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[fd00::1]/",
+        ] {
+            assert!(
+                matches!(
+                    check(internal),
+                    Err(EndpointRefused::InternalAddress { .. })
+                ),
+                "{internal}"
+            );
+        }
+    }
+}
