@@ -75,8 +75,9 @@ where
             ],
         }),
     );
-    let client = ClientBuilder::rustls()
-        .expect("rustls")
+    // chromedriver is plain HTTP on localhost: no TLS stack needed.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
         .capabilities(caps)
         .connect(&driver_url)
         .await
