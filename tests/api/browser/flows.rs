@@ -33,14 +33,14 @@ both_stores! {
             wait_js(&browser, &has_event("login")).await;
             let sid = wait_js(&browser, "document.getElementById('tessera-platform').dataset.sid")
                 .await.as_str().unwrap().to_string();
-            assert_eq!(session_status(&app, &sid).await, 200);
+            assert_eq!(session_status(app, &sid).await, 200);
             screenshot(&browser, "widget-server-side").await;
 
             browser.find(Locator::Css(".tessera-identity button.tsr-out")).await.unwrap()
                 .click().await.unwrap();
             wait_js(&browser, &has_event("logout")).await;
             wait_js(&browser, "document.querySelector('.tessera-identity [data-state=logged-out]')").await;
-            assert_eq!(session_status(&app, &sid).await, 401, "the logout button ends the session on the server");
+            assert_eq!(session_status(app, &sid).await, 401, "the logout button ends the session on the server");
             // The site's subscriber logged the user out of the site too.
             wait_js(&browser, "document.cookie.indexOf('acme_sid=') < 0").await;
         }).await;
@@ -61,7 +61,7 @@ both_stores! {
             screenshot(&browser, "widget-cookie-login").await;
             let ada_sid = wait_js(&browser, &format!("JSON.parse(sessionStorage.getItem('tessera:{}')).sid", env.site_id))
                 .await.as_str().unwrap().to_string();
-            assert_eq!(session_status(&app, &ada_sid).await, 200);
+            assert_eq!(session_status(app, &ada_sid).await, 200);
             let stored = browser.execute("return JSON.stringify(localStorage);", vec![]).await.unwrap();
             assert_eq!(stored, json!("{}"), "nothing in localStorage");
 
@@ -75,14 +75,14 @@ both_stores! {
             let grace_sid = wait_js(&browser, &format!("JSON.parse(sessionStorage.getItem('tessera:{}')).sid", env.site_id))
                 .await.as_str().unwrap().to_string();
             assert_ne!(grace_sid, ada_sid);
-            assert_eq!(session_status(&app, &ada_sid).await, 401, "the replaced session is ended");
+            assert_eq!(session_status(app, &ada_sid).await, 401, "the replaced session is ended");
 
             // Signing out of the site (as another tab would) logs the widget out.
             browser.execute("fetch('/logout', {method: 'POST'});", vec![]).await.unwrap();
             wait_js(&browser, "document.querySelector('.tessera-identity [data-state=logged-out]')").await;
             wait_js(&browser, &has_event("logout")).await;
             let started = std::time::Instant::now();
-            while session_status(&app, &grace_sid).await != 401 {
+            while session_status(app, &grace_sid).await != 401 {
                 assert!(started.elapsed() < WAIT, "the widget must end the platform session");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
@@ -179,7 +179,7 @@ both_stores! {
                 vec![]).await.unwrap();
             assert_eq!(done, json!("ok"));
             wait_js(&browser, &has_event("logout")).await;
-            assert_eq!(session_status(&app, &sid).await, 401);
+            assert_eq!(session_status(app, &sid).await, 401);
         }).await;
     }
 }
