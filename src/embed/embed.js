@@ -192,7 +192,7 @@
     // Logged out from the widget, or refused, with this very cookie: wait for a new one.
     if (s && (s.suppressed === fp || s.failed === fp)) { clearUser(false); watchCookie(); return; }
     var reuse = s && s.sid && s.cookie === fp && (!s.reverify_at || s.reverify_at > Date.now());
-    var first = reuse ? lookup(s.sid).then(function (ok) { if (!ok) return cookieLogin(); })
+    var first = reuse ? lookup(s.sid).then(function (ok) { if (!ok) return cookieLogin(); }, cookieLogin)
       : (s && s.sid ? (endQuietly(s.sid), cookieLogin()) : cookieLogin());
     first.catch(function () { fail({ error: 'login_unavailable' }, 0); }).then(watchCookie);
   }
