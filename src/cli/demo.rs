@@ -61,6 +61,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
             (url, Some(TempDir(dir)))
         }
     };
+    let config_url = url.clone();
     let config = Config {
         listen: tessera_addr,
         metrics_listen: None,
@@ -98,6 +99,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
         serde_json::json!({
             "open": format!("{site_url}/"),
             "tessera_url": tessera_url,
+            "database_url": config_url,
             "site_id": created.site_id,
             "api_key": created.api_key.expose_secret(),
         }),

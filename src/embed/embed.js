@@ -81,13 +81,14 @@
     return { user_id: u.user_id, name: u.name, photo_url: u.photo_url || null };
   }
   function setUser(user, sid, reverifyAt) {
+    var same = state.user && state.user.user_id === user.user_id; // a re-verification
     state.user = user; state.sid = sid; state.failure = null; state.busy = false;
     scheduleReverify(reverifyAt);
     if (state.mode === 'cookie') {
       save({ sid: sid, cookie: fingerprint(state.cookie), reverify_at: reverifyAt, user: user });
     }
     render();
-    $publish('authentication', 'login', publicUser(user));
+    if (!same) $publish('authentication', 'login', publicUser(user));
   }
   function clearUser(publishLogout) {
     var had = !!state.user;
@@ -288,6 +289,13 @@
     var style = el('style', null, CSS); document.head.appendChild(style);
     drainQueue();
     render();
+    // Widgets added later (single-page sites) render as soon as they appear.
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        var nodes = document.querySelectorAll('.tessera-identity');
+        for (var i = 0; i < nodes.length; i++) if (!nodes[i].firstChild) { render(); return; }
+      }).observe(document.body, { childList: true, subtree: true });
+    }
     if (!siteId) { state.busy = false; render(); console.error('tessera: data-site is missing'); return; }
     if (dataSid) {
       lookup(dataSid).then(function (ok) {

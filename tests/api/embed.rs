@@ -119,3 +119,96 @@ both_stores! {
         assert!(!page.contains("data-sid=\""), "the cookie page uses cookie login");
     }
 }
+
+/// `tessera demo`: both servers start, the printed URL serves the demo, SIGTERM stops
+/// it and removes its temporary database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tessera_demo_starts_tessera_and_the_demo_site() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--site-listen",
+            "127.0.0.1:0",
+            "--json",
+        ])
+        .env_remove("TESSERA_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run tessera demo");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the demo prints its URLs")
+        .unwrap()
+        .expect("one JSON line");
+    let printed: Value = serde_json::from_str(&line).unwrap();
+    let open = printed["open"].as_str().unwrap();
+    let tessera_url = printed["tessera_url"].as_str().unwrap();
+    let db_path = printed["database_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_string();
+    assert!(std::path::Path::new(&db_path).exists());
+
+    let client = reqwest::Client::new();
+    let home = client.get(open).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("Acme News"));
+    let page = client
+        .get(format!("{open}cookie"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("src=\"{tessera_url}/embed.js\"")),
+        "{page}"
+    );
+    let config: Value = client
+        .get(format!(
+            "{tessera_url}/rest/v1/sites/{}/embed-config",
+            printed["site_id"]
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["login_mode"], "cookie");
+    assert_eq!(
+        client
+            .get(format!("{tessera_url}/embed.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful stop: {status}");
+    assert!(
+        !std::path::Path::new(&db_path).exists(),
+        "the temporary database is removed"
+    );
+}

@@ -168,8 +168,12 @@ both_stores! {
             // Pushed after load: runs at once.
             let now = browser.execute("var ran = false; tesseraQ.push(function () { ran = true; }); return ran;", vec![]).await.unwrap();
             assert_eq!(now, json!(true));
+            // A widget element added later renders too.
+            browser.execute("var d = document.createElement('div'); d.className = 'tessera-identity late'; document.body.appendChild(d);", vec![]).await.unwrap();
+            let late = wait_js(&browser, "(document.querySelector('.late .tsr-name') || {}).textContent").await;
+            assert_eq!(late, json!(hostile));
             let markup = browser.execute(
-                "return [document.querySelectorAll('.tessera-identity img').length, !!document.querySelector('.tessera-identity b'), window.__xss || 0];",
+                "return [document.querySelectorAll('.tessera-identity img').length / 2, !!document.querySelector('.tessera-identity b'), window.__xss || 0];",
                 vec![]).await.unwrap();
             assert_eq!(markup, json!([1, false, 0]), "the name is rendered as text");
 
