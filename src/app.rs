@@ -20,7 +20,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{embed, oauth2, ops, purge};
+use crate::{accounts, embed, oauth2, ops, purge, sessions};
 
 pub struct AppInner {
     pub store: Store,
@@ -65,7 +65,9 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth2::routes())
         .merge(ops::routes())
         .merge(embed::routes())
-        .merge(crate::cookie_login::routes());
+        .merge(crate::cookie_login::routes())
+        .merge(accounts::routes())
+        .merge(sessions::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

@@ -5,6 +5,7 @@
 //! - [`store`]: SQLite or PostgreSQL, one set of queries for both.
 //! - [`cli`]: the `tessera` command (server, sites, keys).
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod cli;

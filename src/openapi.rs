@@ -27,6 +27,10 @@ pub struct ErrorSchema {
         crate::ops::readyz,
         crate::ops::openapi,
         crate::embed::config::embed_config,
+        crate::accounts::login::login,
+        crate::accounts::logout::logout,
+        crate::sessions::lookup::lookup,
+        crate::sessions::logout::logout,
     ),
     components(schemas(ErrorSchema, crate::embed::config::EmbedConfig)),
     modifiers(&SecuritySchemes),
@@ -35,6 +39,8 @@ pub struct ErrorSchema {
         (name = "cookie login", description = "SSO through the site's own session cookie"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "embed", description = "The embed script and its public site configuration"),
+        (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
+        (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),
     )
 )]
 struct ApiDoc;

@@ -2,10 +2,12 @@
 //! straight on the store. `--json` prints one JSON object on stdout; errors are one
 //! sentence on stderr with a non-zero exit status.
 
+mod audit;
 mod demo;
 mod keys;
 mod serve;
 mod sites;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +54,12 @@ pub enum Command {
     Key(keys::KeyCommand),
     /// Start Tessera and a demo customer site on localhost, and print the URL to open.
     Demo(demo::DemoArgs),
+    /// Ban and unban users.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Read a site's audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check a configuration file or print a documented example.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -143,6 +151,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Demo(args) => demo::run(args, database_url, &out).await,
+        Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::Audit(cmd) => audit::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_TOML}");
             Ok(())

@@ -76,6 +76,11 @@ impl Params {
         let serde_json::Value::Object(object) = value else {
             return Err(FormError::JsonNotFlat);
         };
+        // serde_json keeps the last of duplicated keys silently; an identity endpoint
+        // must not guess which `id` was meant.
+        if let Some(name) = first_duplicate_key(text) {
+            return Err(FormError::Duplicate(name));
+        }
         let mut params = BTreeMap::new();
         for (name, value) in object {
             let text = match value {
@@ -109,6 +114,38 @@ impl Params {
             _ => Err(FormError::UnsupportedContentType),
         }
     }
+}
+
+/// The first key that appears twice at the top level of a JSON object (values skipped).
+fn first_duplicate_key(text: &str) -> Option<String> {
+    struct Keys(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut seen = std::collections::BTreeSet::new();
+                    let mut duplicate = None;
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if duplicate.is_none() && !seen.insert(key.clone()) {
+                            duplicate = Some(key);
+                        }
+                    }
+                    Ok(Keys(duplicate))
+                }
+            }
+            d.deserialize_map(Visitor)
+        }
+    }
+    serde_json::from_str::<Keys>(text).ok().and_then(|k| k.0)
 }
 
 enum BodyKind {
@@ -194,6 +231,20 @@ mod tests {
             Params::from_json(b"{"),
             Err(FormError::InvalidJson(_))
         ));
+    }
+
+    #[test]
+    fn duplicated_json_keys_are_refused() {
+        assert_eq!(
+            Params::from_json(br#"{"id": "a", "name": "N", "id": "b"}"#),
+            Err(FormError::Duplicate("id".into()))
+        );
+        // Nested keys are not parameters.
+        assert_eq!(
+            Params::from_json(br#"{"a": {"k": 1, "k": 2}}"#),
+            Err(FormError::JsonNotFlat)
+        );
+        assert!(Params::from_json(br#"{"id": "a", "name": "N"}"#).is_ok());
     }
 
     #[test]

@@ -1,13 +1,22 @@
 //! Platform sessions as every login flow starts them, and the answers shared by
-//! every login path (the ban body of SPEC §3.4).
+//! every login path (the ban body of SPEC §3.4); the browser-facing session
+//! endpoints of SPEC §3.3 (lookup, logout) with their CORS policy.
+
+pub mod cors;
+pub mod header;
+pub mod logout;
+pub mod lookup;
 
 use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
 use secrecy::SecretString;
 
 use crate::app::AppState;
 use crate::clock::{duration_ms, Millis};
 use crate::http::ApiError;
 use crate::secrets::{self, SecretHash};
+use crate::store::audit::NewAuditEvent;
 use crate::store::sessions::{NewSession, SessionKind};
 use crate::store::users::Ban;
 use crate::store::StoreError;
@@ -31,30 +40,58 @@ pub async fn start_session(
     kind: SessionKind,
     reverify_after_ms: Option<Millis>,
 ) -> Result<StartedSession, StoreError> {
+    let (session, started) = new_session(state, site_id, user_id, kind, reverify_after_ms);
+    state.store.create_session(&session).await?;
+    Ok(started)
+}
+
+/// [`start_session`] that also records the login's audit event in the same
+/// transaction as the session insert (one commit: the audit log never shows a login
+/// without its session, and a login costs no second round trip to the store).
+#[tracing::instrument(skip_all, fields(site_id, user_id))]
+pub async fn start_session_audited(
+    state: &AppState,
+    site_id: i64,
+    user_id: i64,
+    kind: SessionKind,
+    reverify_after_ms: Option<Millis>,
+    event: &NewAuditEvent,
+) -> Result<StartedSession, StoreError> {
+    let (session, started) = new_session(state, site_id, user_id, kind, reverify_after_ms);
+    state.store.create_session_audited(&session, event).await?;
+    Ok(started)
+}
+
+/// A fresh session id and the row to store for it (only its hash).
+fn new_session(
+    state: &AppState,
+    site_id: i64,
+    user_id: i64,
+    kind: SessionKind,
+    reverify_after_ms: Option<Millis>,
+) -> (NewSession, StartedSession) {
     let now = state.now();
     let session_id = secrets::new_opaque_token();
     let expires_at = now + duration_ms(state.config.session_max_lifetime);
     let idle_expires_at = (now + duration_ms(state.config.session_idle_timeout)).min(expires_at);
     let reverify_at = reverify_after_ms.map(|after| now + after);
-    state
-        .store
-        .create_session(&NewSession {
-            hash: SecretHash::of(secrecy::ExposeSecret::expose_secret(&session_id)),
-            site_id,
-            user_id,
-            kind,
-            created_at: now,
-            idle_expires_at,
-            expires_at,
-            reverify_at,
-        })
-        .await?;
-    Ok(StartedSession {
+    let session = NewSession {
+        hash: SecretHash::of(secrecy::ExposeSecret::expose_secret(&session_id)),
+        site_id,
+        user_id,
+        kind,
+        created_at: now,
+        idle_expires_at,
+        expires_at,
+        reverify_at,
+    };
+    let started = StartedSession {
         session_id,
         idle_expires_at,
         expires_at,
         reverify_at,
-    })
+    };
+    (session, started)
 }
 
 /// 403 `user_banned` with the ban fields (SPEC §3.4), for the accounts and cookie APIs.
@@ -65,4 +102,18 @@ pub fn ban_rejection(ban: &Ban) -> ApiError {
         status: StatusCode::FORBIDDEN,
         body: serde_json::Value::Object(body),
     }
+}
+
+/// `GET /rest/v1/session` and `POST /rest/v1/session/logout`, each answering CORS
+/// preflights for the sites' allowed origins.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/rest/v1/session",
+            get(lookup::lookup).options(cors::preflight),
+        )
+        .route(
+            "/rest/v1/session/logout",
+            post(logout::logout).options(cors::preflight),
+        )
 }

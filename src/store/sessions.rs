@@ -2,6 +2,9 @@
 //! absolute lifetime. A session is only valid while its user may log in, so a ban
 //! or deletion racing with a login can never leave a usable session behind.
 
+use sqlx::{Database, Encode, Type};
+
+use super::audit::{self, NewAuditEvent};
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
@@ -60,37 +63,49 @@ pub struct SessionRecord {
     pub role: String,
 }
 
-/// The session of a user who may still log in: active, not deleted, no ban in force.
+/// The session of a user who may still log in: active, not deleted, no ban in force,
+/// on a site that is not disabled. Two primary-key joins on one indexed read.
 const LIVE_SESSION: &str = "SELECT s.site_id, s.user_id, s.kind, s.created_at, s.last_seen_at, \
        s.idle_expires_at, s.expires_at, s.reverify_at, u.display_name, u.photo_url, u.role \
-     FROM sessions s JOIN users u ON u.user_id = s.user_id \
+     FROM sessions s JOIN users u ON u.user_id = s.user_id JOIN sites st ON st.site_id = s.site_id \
      WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2 \
-       AND u.active AND NOT u.deleted \
+       AND u.active AND NOT u.deleted AND st.active \
        AND (u.banned_at IS NULL OR (u.ban_ends_at IS NOT NULL AND u.ban_ends_at <= $2))";
+
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
+                           idle_expires_at, expires_at, reverify_at) \
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)";
+
+/// The insert of one session, for any backend (alone or inside a transaction).
+fn insert_session_query<'q, DB>(
+    session: &'q NewSession,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q [u8]: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query::<DB>(INSERT_SESSION)
+        .bind(session.hash.as_bytes())
+        .bind(session.site_id)
+        .bind(session.user_id)
+        .bind(session.kind.as_str())
+        .bind(session.created_at)
+        .bind(session.idle_expires_at)
+        .bind(session.expires_at)
+        .bind(session.reverify_at)
+}
 
 impl Store {
     pub async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         on_store!(
             self,
-            write
-                | pool
-                | {
-                    sqlx::query(
-                "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
-                                       idle_expires_at, expires_at, reverify_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-            )
-            .bind(session.hash.as_bytes())
-            .bind(session.site_id)
-            .bind(session.user_id)
-            .bind(session.kind.as_str())
-            .bind(session.created_at)
-            .bind(session.idle_expires_at)
-            .bind(session.expires_at)
-            .bind(session.reverify_at)
-            .execute(pool)
-            .await?;
-                }
+            write | pool | {
+                insert_session_query(session).execute(pool).await?;
+            }
         );
         Ok(())
     }
@@ -190,5 +205,151 @@ impl Store {
             }
         );
         Ok(purged)
+    }
+}
+
+/// A session that a logout just ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct EndedSession {
+    pub site_id: i64,
+    pub user_id: i64,
+}
+
+/// Adds `key: value` to an audit event's detail object.
+fn add_detail(event: &mut NewAuditEvent, key: &str, value: serde_json::Value) {
+    if let serde_json::Value::Object(map) = &mut event.detail {
+        map.insert(key.to_string(), value);
+    }
+}
+
+/// Session changes that are recorded in the audit log, in the same transaction.
+impl Store {
+    /// Stores a session together with the audit event of the login that started it:
+    /// one commit, so a login is never recorded without its session or the reverse.
+    pub async fn create_session_audited(
+        &self,
+        session: &NewSession,
+        event: &NewAuditEvent,
+    ) -> StoreResult<()> {
+        on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                insert_session_query(session).execute(&mut *tx).await?;
+                audit::insert_query(event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        );
+        Ok(())
+    }
+
+    /// Ends one session: of `site_id` only when it is given (a site's server can never
+    /// end another site's session), of any site when `None` (the browser holding the id
+    /// logs itself out). When a session ended, the event `audit_event` makes of it is
+    /// recorded in the same transaction.
+    pub async fn end_session_audited(
+        &self,
+        hash: &SecretHash,
+        site_id: Option<i64>,
+        audit_event: impl FnOnce(EndedSession) -> NewAuditEvent,
+    ) -> StoreResult<Option<EndedSession>> {
+        let ended = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let ended = match site_id {
+                    Some(site_id) => {
+                        sqlx::query_as::<_, EndedSession>(
+                            "DELETE FROM sessions WHERE session_hash = $1 AND site_id = $2 \
+                             RETURNING site_id, user_id",
+                        )
+                        .bind(hash.as_bytes())
+                        .bind(site_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                    None => sqlx::query_as::<_, EndedSession>(
+                        "DELETE FROM sessions WHERE session_hash = $1 RETURNING site_id, user_id",
+                    )
+                    .bind(hash.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
+                if let Some(ended) = ended {
+                    let event = audit_event(ended);
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                ended
+            }
+        );
+        Ok(ended)
+    }
+
+    /// Ends every session of the user that `site_id` knows as `external_id`; records
+    /// `event` (with the user and the count added) when any ended. Returns how many ended.
+    pub async fn end_external_user_sessions_audited(
+        &self,
+        site_id: i64,
+        external_id: &str,
+        mut event: NewAuditEvent,
+    ) -> StoreResult<u64> {
+        let ended = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let users: Vec<i64> = sqlx::query_scalar(
+                    "DELETE FROM sessions WHERE site_id = $1 AND user_id IN \
+                       (SELECT user_id FROM users WHERE site_id = $1 AND external_id = $2) \
+                     RETURNING user_id",
+                )
+                .bind(site_id)
+                .bind(external_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                if let Some(user_id) = users.first() {
+                    add_detail(&mut event, "user_id", (*user_id).into());
+                    add_detail(&mut event, "sessions_ended", users.len().into());
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                users.len() as u64
+            }
+        );
+        Ok(ended)
+    }
+
+    /// The site of a live session, for checking a browser's Origin before acting on it.
+    pub async fn session_site(&self, hash: &SecretHash, now: Millis) -> StoreResult<Option<i64>> {
+        let site = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT site_id FROM sessions WHERE session_hash = $1 \
+                     AND idle_expires_at > $2 AND expires_at > $2",
+                )
+                .bind(hash.as_bytes())
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+            }
+        );
+        Ok(site)
+    }
+}
+
+impl Store {
+    /// How many session rows a site has (expired ones not yet purged included).
+    pub async fn count_site_sessions(&self, site_id: i64) -> StoreResult<i64> {
+        let count = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_one(pool)
+                    .await?
+            }
+        );
+        Ok(count)
     }
 }

@@ -153,7 +153,7 @@ pub struct SsoProfile {
 
 impl SsoProfile {
     /// True when storing this profile would change nothing.
-    fn matches(&self, user: &User) -> bool {
+    pub fn matches(&self, user: &User) -> bool {
         let same_extra = if self.replace_all {
             user.photo_url == self.photo_url && user.social_data == self.social_data
         } else {
@@ -255,6 +255,19 @@ impl Store {
                 return Ok(existing);
             }
         }
+        self.save_sso_profile(site_id, profile, now).await
+    }
+
+    /// The write half of [`Store::upsert_sso_user`], for callers that have already read
+    /// the user (to refuse a banned or deleted one before touching it). One atomic
+    /// `INSERT … ON CONFLICT DO UPDATE`: concurrent first logins of one user on
+    /// PostgreSQL serialise on the unique index and all get the same row, none fails.
+    pub async fn save_sso_profile(
+        &self,
+        site_id: i64,
+        profile: &SsoProfile,
+        now: Millis,
+    ) -> StoreResult<User> {
         let email_key = profile.email.as_deref().map(lookup_key);
         let replace_all = profile.replace_all;
         let row = on_store!(
@@ -426,5 +439,102 @@ impl Store {
                 }
         );
         Ok(found)
+    }
+}
+
+/// Deactivation, deletion and counts: each status change ends the user's sessions in
+/// the same transaction (a session is only live while its user may log in anyway;
+/// ending them keeps the sessions table honest).
+impl Store {
+    /// Activates or deactivates a user; false when the site has no such user.
+    pub async fn set_user_active(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        active: bool,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        self.change_user_status(
+            "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            active,
+            (site_id, user_id, now),
+            NewAuditEvent::new(Some(site_id), now, actor, action),
+        )
+        .await
+    }
+
+    /// Marks a user deleted (kept for the audit trail; it can never log in again);
+    /// false when the site has no such user.
+    pub async fn mark_user_deleted(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        now: Millis,
+        actor: &Actor,
+    ) -> StoreResult<bool> {
+        self.change_user_status(
+            "UPDATE users SET deleted = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            true,
+            (site_id, user_id, now),
+            NewAuditEvent::new(Some(site_id), now, actor, "user.deleted"),
+        )
+        .await
+    }
+
+    async fn change_user_status(
+        &self,
+        update: &'static str,
+        flag: bool,
+        (site_id, user_id, now): (i64, i64, Millis),
+        event: NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let found = on_store!(
+            self,
+            write | pool | {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(update)
+                    .bind(flag)
+                    .bind(now)
+                    .bind(site_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 1 {
+                    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    let event = event.with_detail(
+                        serde_json::json!({ "user_id": user_id, "sessions_ended": ended }),
+                    );
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                changed == 1
+            }
+        );
+        Ok(found)
+    }
+
+    /// How many users a site has (deleted ones included).
+    pub async fn count_site_users(&self, site_id: i64) -> StoreResult<i64> {
+        let count = on_store!(
+            self,
+            read | pool | {
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_one(pool)
+                    .await?
+            }
+        );
+        Ok(count)
     }
 }

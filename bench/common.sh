@@ -1,0 +1,65 @@
+# Shared by the bench/*.sh scripts: start a release server on a fresh store.
+# Usage: source bench/common.sh; start_server sqlite|postgres
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/target/release/tessera"
+LOADGEN="$ROOT/target/release/examples/loadgen"
+PORT="${BENCH_PORT:-18080}"
+BASE="http://127.0.0.1:$PORT"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+DURATION="${BENCH_DURATION:-10s}"
+PG_BASE="${TESSERA_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+
+build() {
+  (cd "$ROOT" && cargo build --release --bin tessera --example loadgen >/dev/null)
+}
+
+# start_server STORE: sets DB_URL, SERVER_PID, SITE_ID, API_KEY
+start_server() {
+  local store="$1"
+  WORK="$(mktemp -d)"
+  if [ "$store" = postgres ]; then
+    DB_NAME="tessera_bench_$$"
+    psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null
+    psql "$PG_BASE/postgres" -qc "CREATE DATABASE $DB_NAME" >/dev/null
+    DB_URL="$PG_BASE/$DB_NAME"
+  else
+    DB_URL="sqlite://$WORK/tessera.db"
+  fi
+  export TESSERA_DATABASE_URL="$DB_URL"
+  local created
+  created="$("$BIN" site create --name bench --origin http://127.0.0.1:9 --json)"
+  SITE_ID="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["site_id"])')"
+  API_KEY="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+  RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --metrics-listen 127.0.0.1:0 \
+      --allow-private-endpoints >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "$BASE/readyz" >/dev/null && break
+    sleep 0.1
+  done
+  trap stop_server EXIT
+}
+
+stop_server() {
+  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "peak server memory (VmHWM): $(grep VmHWM /proc/$SERVER_PID/status | awk '{print $2, $3}')"
+    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+  fi
+  SERVER_PID=""
+  if [ -n "${DB_NAME:-}" ]; then
+    psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null || true
+    DB_NAME=""
+  fi
+}
+
+token() { # token SCOPE
+  curl -sf --user "$SITE_ID:$API_KEY" -d grant_type=client_credentials -d "scope=$1" "$BASE/oauth2/token" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+load() { # load LABEL loadgen-args...
+  local label="$1"; shift
+  echo "== $label"
+  "$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" "$@"
+}
