@@ -17,8 +17,7 @@
   var prepublishers = [];
   var subscribers = {};
   var state = { user: null, sid: null, mode: dataSid ? 'server' : null, cookieName: null,
-    cookie: null, failure: null, busy: true };
-  var reverifyTimer = null;
+    cookie: null, failure: null, busy: true, reverifyAt: null, pending: null };
 
   // ---- events -------------------------------------------------------------------------
   function $prepublish(fn) {
@@ -147,8 +146,10 @@
     state.cookie = cookie;
     if (!cookie) { endQuietly(previous); save(null); clearUser(true); return Promise.resolve(); }
     if (!previous) { state.busy = true; render(); }
+    state.pending = cookie;
     return request('POST', '/rest/v1/users/login/cookie', { site_id: Number(siteId), cookie: cookie })
       .then(function (r) {
+        if (state.pending === cookie) state.pending = null;
         if (state.cookie !== cookie) { // the cookie changed meanwhile: a newer login runs
           if (r.status === 200) endQuietly(r.body.session);
           return;
@@ -164,23 +165,24 @@
           if (r.status < 500) save({ failed: fingerprint(cookie) });
           fail(r.body, r.status);
         }
-      }, function () { if (state.cookie === cookie) fail({ error: 'login_unavailable' }, 0); });
+      }, function () {
+        if (state.pending === cookie) state.pending = null;
+        if (state.cookie !== cookie) return;
+        if (previous && previous === state.sid) scheduleReverify(Date.now() + 60000);
+        else fail({ error: 'login_unavailable' }, 0);
+      });
   }
-  function scheduleReverify(at) {
-    clearTimeout(reverifyTimer); reverifyTimer = null;
-    if (at && state.mode === 'cookie') {
-      // setTimeout overflows past 2^31 ms: wake up at most daily and check again.
-      var wait = Math.max(0, Math.min(at - Date.now(), 86400000));
-      reverifyTimer = setTimeout(function () {
-        if (Date.now() >= at) cookieLogin(); else scheduleReverify(at);
-      }, wait);
-    }
-  }
+  // Checked by the once-a-second poll against the wall clock, so a machine that slept
+  // or a throttled background tab still re-verifies as soon as it runs again.
+  function scheduleReverify(at) { state.reverifyAt = at && state.mode === 'cookie' ? at : null; }
   // The site's cookie is the truth: gone means logged out, a new value means another login.
   function watchCookie() {
     setInterval(function () {
       var now = readCookie(state.cookieName);
-      if (now === state.cookie) return;
+      if (now === state.cookie) {
+        if (state.reverifyAt && !state.pending && Date.now() >= state.reverifyAt) cookieLogin();
+        return;
+      }
       if (!now) { state.cookie = null; var sid = state.sid; save(null); clearUser(true); endQuietly(sid); }
       else cookieLogin();
     }, 1000);
@@ -189,7 +191,7 @@
     state.cookie = readCookie(state.cookieName);
     var s = saved();
     var fp = fingerprint(state.cookie);
-    if (!state.cookie) { save(null); clearUser(false); watchCookie(); return; }
+    if (!state.cookie) { if (s && s.sid) endQuietly(s.sid); save(null); clearUser(false); watchCookie(); return; }
     // Logged out from the widget, or refused, with this very cookie: wait for a new one.
     if (s && (s.suppressed === fp || s.failed === fp)) { clearUser(false); watchCookie(); return; }
     var reuse = s && s.sid && s.cookie === fp && (!s.reverify_at || s.reverify_at > Date.now());

@@ -92,6 +92,35 @@ both_stores! {
         }).await;
     }
 
+    async fn cookie_session_is_reverified_when_due(app) {
+        let env = DemoEnv::start(&app).await;
+        let app = &app;
+        // The page's clock can be moved forward (the demo site re-verifies every 15 minutes).
+        let before = format!("{RECORD_EVENTS}<script>window.__skew = 0; (function () {{\
+            var real = Date.now; Date.now = function () {{ return real.call(Date) + window.__skew; }}; }})();</script>");
+        let url = env.set_page("reverify", embed_page(app, env.site_id, "", &before));
+        let key = format!("JSON.parse(sessionStorage.getItem('tessera:{}') || '{{}}').sid", env.site_id);
+        with_browser(|browser| async move {
+            browser.goto(&format!("{}/", env.url)).await.unwrap();
+            demo_sign_in(&browser, "grace").await;
+            wait_js(&browser, "document.getElementById('site-user')").await;
+            browser.goto(&url).await.unwrap();
+            assert_eq!(widget_name(&browser).await, "Grace Hopper");
+            let first = wait_js(&browser, &key).await.as_str().unwrap().to_string();
+
+            browser.execute("window.__skew = 16 * 60 * 1000;", vec![]).await.unwrap();
+            wait_js(&browser, &format!("{key} && {key} !== '{first}'")).await;
+            browser.execute("window.__skew = 0;", vec![]).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            let last = wait_js(&browser, &key).await.as_str().unwrap().to_string();
+            assert_eq!(session_status(app, &first).await, 401, "the re-verified session replaced the old one");
+            assert_eq!(session_status(app, &last).await, 200);
+            assert_eq!(widget_name(&browser).await, "Grace Hopper");
+            let logins = browser.execute("return window.__events.filter(function (e) { return e.event === 'login'; }).length;", vec![]).await.unwrap();
+            assert_eq!(logins, json!(1), "a re-verification is not a new login: {}", events(&browser).await);
+        }).await;
+    }
+
     async fn banned_user_gets_the_reason_in_a_failure_event(app) {
         let env = DemoEnv::start(&app).await;
         let store = app.store.clone();
