@@ -64,6 +64,9 @@ both_stores! {
             assert_eq!(body["error"], "site_not_found", "site {bad}");
         }
 
+        let openapi: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(openapi["paths"]["/rest/v1/sites/{site_id}/embed-config"]["get"].is_object(), "documented in OpenAPI");
+
         // A disabled site looks exactly like an unknown one.
         assert!(app.store.set_site_active(app.site_id, false, app.clock.now_ms(), &Actor::Cli).await.unwrap());
         let response = app.client.get(app.url(&format!("/rest/v1/sites/{}/embed-config", app.site_id))).send().await.unwrap();
