@@ -1,12 +1,15 @@
 //! `tessera site …`
 
-use clap::Subcommand;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{site_id_arg, time_text, CliError, CliResult, Output};
 use crate::admin::validate;
 use crate::clock::{Clock, SystemClock};
+use crate::cookie_login::settings::{CookieLoginArgs, CookieLoginChanges};
 use crate::store::audit::Actor;
 use crate::store::Store;
 
@@ -32,6 +35,8 @@ pub enum SiteCommand {
         /// Password login requires the site's api_key.
         #[arg(long)]
         api_key_mandatory: Option<bool>,
+        #[command(flatten)]
+        cookie: CookieArgs,
     },
     /// Disable a site: its keys and tokens stop working until it is enabled again.
     Disable {
@@ -43,6 +48,49 @@ pub enum SiteCommand {
         #[arg(value_parser = site_id_arg)]
         site: i64,
     },
+}
+
+/// The cookie-login options of `site configure` (SPEC §5.1, §7.1).
+#[derive(Debug, Args)]
+pub struct CookieArgs {
+    /// Name of the site's session cookie that the embed script reads.
+    #[arg(long)]
+    cookie_name: Option<String>,
+    /// Verification endpoint; the URL-encoded cookie value is appended to it
+    /// ("" removes it and turns cookie login off).
+    #[arg(long, value_name = "URL")]
+    cookie_endpoint: Option<String>,
+    /// Where a field is in the endpoint's JSON: uid, displayName, email, error,
+    /// photoURL or socialData, with a dotted path (repeatable), e.g. uid=user.id
+    #[arg(long = "map", value_name = "FIELD=PATH")]
+    maps: Vec<String>,
+    /// Header sent with every verification request (repeatable); replaces the configured ones.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    headers: Vec<String>,
+    /// Remove every custom header.
+    #[arg(long)]
+    clear_headers: bool,
+    /// Verification timeout in milliseconds (1 to 10000; default 3000).
+    #[arg(long, value_name = "MS")]
+    cookie_timeout_ms: Option<u64>,
+    /// How long a cookie-login session lasts before it is verified again, e.g. 24h.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    reverify_interval: Option<Duration>,
+}
+
+impl CookieArgs {
+    fn changes(&self) -> Result<CookieLoginChanges, CliError> {
+        CookieLoginChanges::validate(&CookieLoginArgs {
+            cookie_name: self.cookie_name.as_deref(),
+            endpoint: self.cookie_endpoint.as_deref(),
+            maps: &self.maps,
+            headers: &self.headers,
+            clear_headers: self.clear_headers,
+            timeout_ms: self.cookie_timeout_ms,
+            reverify_interval: self.reverify_interval,
+        })
+        .map_err(CliError)
+    }
 }
 
 pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
@@ -93,7 +141,9 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
             site,
             origins,
             api_key_mandatory,
+            cookie,
         } => {
+            let cookie_changes = cookie.changes()?;
             let origins = if origins.is_empty() {
                 None
             } else {
@@ -107,6 +157,7 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
                         if let Some(v) = api_key_mandatory {
                             settings.api_key_mandatory = v;
                         }
+                        cookie_changes.apply(&mut settings.cookie_login);
                     },
                     now,
                     &Actor::Cli,
@@ -123,8 +174,12 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
                 json!({
                     "site_id": site, "origins": updated.origins,
                     "api_key_mandatory": updated.settings.api_key_mandatory,
+                    "cookie_login": updated.settings.cookie_login.as_ref().map(|c| c.public_view()),
                 }),
-                || format!("Site {site} configured."),
+                || match &updated.settings.cookie_login {
+                    None => format!("Site {site} configured."),
+                    Some(c) => format!("Site {site} configured.\n{}", c.summary()),
+                },
             );
         }
         SiteCommand::Disable { site } | SiteCommand::Enable { site } => {

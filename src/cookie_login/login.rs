@@ -171,6 +171,14 @@ async fn login(
                 .await;
             return Err(login_failed());
         }
+        Err(reason) if reason.is_shed() => {
+            // Answered without contacting the endpoint (breaker open, or the site's
+            // bound reached): counted, not audited, so an outage or a flood cannot
+            // turn into one store write per request.
+            tracing::debug!(site_id, reason = %reason, "cookie verification shed");
+            state.metrics.login("cookie_shed");
+            return Err(unavailable());
+        }
         Err(reason) => {
             tracing::warn!(site_id, reason = %reason, "cookie verification unavailable");
             failure
@@ -179,11 +187,7 @@ async fn login(
                     json!({ "reason": "verification_unavailable", "detail": reason.to_string() }),
                 )
                 .await;
-            return Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "verification_unavailable",
-                "the site's login could not be verified; try again later",
-            ));
+            return Err(unavailable());
         }
     };
     if let Some(message) = mapping::site_error(&answer, &settings.mapping) {
@@ -289,6 +293,14 @@ async fn sign_in(
         reverify_at: rfc3339(started.reverify_at.unwrap_or(now + reverify_after)),
     };
     Ok(no_store(Json(body).into_response()))
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "verification_unavailable",
+        "the site's login could not be verified; try again later",
+    )
 }
 
 fn login_failed() -> ApiError {

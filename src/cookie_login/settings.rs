@@ -81,6 +81,30 @@ impl CookieLoginSettings {
         Duration::from_millis(self.timeout_ms.clamp(1, MAX_TIMEOUT_MS))
     }
 
+    /// A few lines for operators (header values masked).
+    pub fn summary(&self) -> String {
+        let state = if self.configured_endpoint().is_some() {
+            "on"
+        } else {
+            "off (needs a cookie name and an endpoint)"
+        };
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|h| format!("{}: {}", h.name, h.value.masked()))
+            .collect();
+        let m = &self.mapping;
+        format!(
+            "Cookie login: {state}\n  cookie name: {}\n  endpoint: {}\n  mapping: uid={} displayName={} email={} error={} photoURL={} socialData={}\n  headers: {}\n  timeout: {} ms, re-verify every {}",
+            self.cookie_name.as_deref().unwrap_or("-"),
+            self.endpoint.as_deref().unwrap_or("-"),
+            m.uid, m.display_name, m.email, m.error, m.photo_url, m.social_data,
+            if headers.is_empty() { "-".to_string() } else { headers.join(", ") },
+            self.timeout_ms,
+            humantime::format_duration(Duration::from_millis(self.reverify_interval_ms)),
+        )
+    }
+
     /// The settings as shown to operators: header values masked.
     pub fn public_view(&self) -> Value {
         let headers: Vec<Value> = self

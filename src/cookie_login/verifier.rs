@@ -57,6 +57,11 @@ pub enum Unavailable {
 }
 
 impl Unavailable {
+    /// Answered without contacting the endpoint.
+    pub fn is_shed(&self) -> bool {
+        matches!(self, Unavailable::Busy | Unavailable::CircuitOpen)
+    }
+
     /// Failures that say the endpoint is unreachable or broken (they feed the breaker).
     fn is_endpoint_failure(&self) -> bool {
         match self {

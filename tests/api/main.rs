@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod browser;
 mod cli;
+mod cookie_login;
 mod embed;
 mod oauth2;
 mod ops;

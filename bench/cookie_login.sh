@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark of cookie login on one store: bench/cookie_login.sh sqlite|postgres
+# 1. cookie logins/s against a local verification endpoint that answers at once;
+# 2. the same while another site's endpoint hangs and its browsers keep retrying.
+source "$(dirname "$0")/common.sh"
+build
+(cd "$ROOT" && cargo build --release --example cookie_endpoint >/dev/null)
+EP_PORT=$((PORT + 10))
+"$ROOT/target/release/examples/cookie_endpoint" "127.0.0.1:$EP_PORT" 2>/dev/null &
+EP_PID=$!
+start_server "${1:-sqlite}"
+trap 'stop_server; kill $EP_PID 2>/dev/null || true' EXIT
+EP="http://127.0.0.1:$EP_PORT"
+"$BIN" site configure "$SITE_ID" --cookie-name sid --cookie-endpoint "$EP/ok?sid=" >/dev/null
+HANGING_ID="$("$BIN" site create --name hanging --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["site_id"])')"
+"$BIN" site configure "$HANGING_ID" --cookie-name sid --cookie-endpoint "$EP/hang?sid=" \
+  --cookie-timeout-ms 10000 >/dev/null
+echo "store: ${1:-sqlite}, $CONNECTIONS connections, $DURATION per run"
+LOGIN="$BASE/rest/v1/users/login/cookie"
+load "POST /rest/v1/users/login/cookie (instant endpoint)" --url "$LOGIN" --method POST \
+  --json-body "{\"site_id\":$SITE_ID,\"cookie\":\"bench-user-1\"}"
+echo "== same, while site $HANGING_ID's endpoint hangs (64 connections retrying its logins)"
+"$LOADGEN" --connections 64 --duration "$(( ${DURATION%s} + 2 ))s" --url "$LOGIN" --method POST \
+  --json-body "{\"site_id\":$HANGING_ID,\"cookie\":\"stuck\"}" > "$WORK/hanging.txt" &
+HANG_PID=$!
+sleep 1
+"$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" --url "$LOGIN" --method POST \
+  --json-body "{\"site_id\":$SITE_ID,\"cookie\":\"bench-user-1\"}"
+wait $HANG_PID || true
+echo "== the hanging site's own logins meanwhile"
+cat "$WORK/hanging.txt"
