@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod cookie_login;
+pub mod embed;
 pub mod http;
 pub mod oauth2;
 pub mod openapi;

@@ -41,12 +41,13 @@ pub struct FaveoErrorSchema {
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::openapi,
+        crate::embed::config::embed_config,
         crate::accounts::login::login,
         crate::accounts::logout::logout,
         crate::sessions::lookup::lookup,
         crate::sessions::logout::logout,
     ),
-    components(schemas(ErrorSchema, FaveoErrorSchema)),
+    components(schemas(ErrorSchema, FaveoErrorSchema, crate::embed::config::EmbedConfig)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
@@ -54,6 +55,7 @@ pub struct FaveoErrorSchema {
 
         (name = "password", description = "Password login with JWT (Faveo-compatible)"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "embed", description = "The embed script and its public site configuration"),
         (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
         (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),
     )

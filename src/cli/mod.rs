@@ -3,6 +3,7 @@
 //! sentence on stderr with a non-zero exit status.
 
 mod audit;
+mod demo;
 mod jwt_keys;
 mod keys;
 mod local_users;
@@ -53,6 +54,8 @@ pub enum Command {
     /// Create, list and delete a site's API keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Start Tessera and a demo customer site on localhost, and print the URL to open.
+    Demo(demo::DemoArgs),
     /// Create local users, set passwords (from stdin), ban and unban users.
     #[command(subcommand)]
     User(users::UserCommand),
@@ -152,6 +155,7 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::Demo(args) => demo::run(args, database_url, &out).await,
         Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Audit(cmd) => audit::run(cmd, &open_store(database_url).await?, &out).await,
         Command::JwtKeys(cmd) => jwt_keys::run(cmd, &open_store(database_url).await?, &out).await,

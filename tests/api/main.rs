@@ -4,8 +4,10 @@
 mod helpers;
 
 mod accounts;
+mod browser;
 mod cli;
 mod cookie_login;
+mod embed;
 mod oauth2;
 mod ops;
 mod store_batch;

@@ -1,0 +1,316 @@
+/* Tessera embed script (SPEC §6). Plain JavaScript, no build step, served by GET /embed.js.
+ * <script id="tessera-platform" src=".../embed.js" data-site="ID" [data-uid data-sid]></script>
+ * Secrets: the platform session id lives in memory and in sessionStorage (cookie login, so a
+ * reload reuses it); never in localStorage. Server data is rendered with textContent only. */
+(function () {
+  'use strict';
+  if (window.tessera && window.tessera.__tessera) return; // included twice: keep the first
+
+  var script = document.currentScript || document.getElementById('tessera-platform');
+  if (!script) { console.error('tessera: cannot find its <script> tag'); return; }
+  var base = new URL(script.src, location.href).origin;
+  var siteId = script.getAttribute('data-site');
+  var dataUid = script.getAttribute('data-uid');
+  var dataSid = script.getAttribute('data-sid');
+  var storeKey = 'tessera:' + siteId;
+
+  var prepublishers = [];
+  var subscribers = {};
+  var state = { user: null, sid: null, mode: dataSid ? 'server' : null, cookieName: null,
+    cookie: null, failure: null, busy: true, reverifyAt: null, pending: null };
+
+  // ---- events -------------------------------------------------------------------------
+  function $prepublish(fn) {
+    prepublishers.push(fn);
+    return function () { remove(prepublishers, fn); };
+  }
+  function $subscribe(channel, event, fn) {
+    var key = channel + '/' + event;
+    (subscribers[key] = subscribers[key] || []).push(fn);
+    return function () { remove(subscribers[key] || [], fn); };
+  }
+  // Prepublishers may cancel (return false) or rewrite ({channel, event, args}) an event.
+  function $publish(channel, event) {
+    var args = Array.prototype.slice.call(arguments, 2);
+    for (var i = 0; i < prepublishers.length; i++) {
+      var r = call(prepublishers[i], [channel, event].concat(args));
+      if (r === false) return false;
+      if (r && typeof r === 'object') {
+        if (typeof r.channel === 'string') channel = r.channel;
+        if (typeof r.event === 'string') event = r.event;
+        if (Array.isArray(r.args)) args = r.args;
+      }
+    }
+    var list = (subscribers[channel + '/' + event] || []).slice();
+    for (var j = 0; j < list.length; j++) call(list[j], args);
+    return true;
+  }
+  // A failing handler must not stop the others: report it asynchronously.
+  function call(fn, args) {
+    try { return fn.apply(null, args); } catch (e) { setTimeout(function () { throw e; }); }
+  }
+  function remove(list, fn) { var i = list.indexOf(fn); if (i >= 0) list.splice(i, 1); }
+
+  // ---- HTTP ---------------------------------------------------------------------------
+  function request(method, path, body, sid) {
+    var headers = {};
+    if (sid) headers['X-Tessera-Session'] = sid;
+    if (body) headers['Content-Type'] = 'application/json';
+    return fetch(base + path, {
+      method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
+      credentials: 'omit', cache: 'no-store'
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (json) {
+        return { status: res.status, body: json };
+      });
+    });
+  }
+
+  // ---- state --------------------------------------------------------------------------
+  function saved() {
+    try { return JSON.parse(sessionStorage.getItem(storeKey) || 'null'); } catch (e) { return null; }
+  }
+  function save(value) {
+    try {
+      if (value) sessionStorage.setItem(storeKey, JSON.stringify(value));
+      else sessionStorage.removeItem(storeKey);
+    } catch (e) { /* storage disabled: memory only */ }
+  }
+  function publicUser(u) {
+    return { user_id: u.user_id, name: u.name, photo_url: u.photo_url || null };
+  }
+  function setUser(user, sid, reverifyAt) {
+    var same = state.user && state.user.user_id === user.user_id; // a re-verification
+    state.user = user; state.sid = sid; state.failure = null; state.busy = false;
+    scheduleReverify(reverifyAt);
+    if (state.mode === 'cookie') {
+      save({ sid: sid, cookie: fingerprint(state.cookie), reverify_at: reverifyAt, user: user });
+    }
+    render();
+    if (!same) $publish('authentication', 'login', publicUser(user));
+  }
+  function clearUser(publishLogout) {
+    var had = !!state.user;
+    state.user = null; state.sid = null; state.busy = false;
+    scheduleReverify(null);
+    render();
+    if (publishLogout && had) $publish('authentication', 'logout');
+  }
+  function fail(body, status) {
+    var f = { error_key: status === 403 && body.error === 'user_banned' ? 'login_banned'
+      : status === 401 ? 'login_failed' : (body.error || 'login_unavailable') };
+    if (f.error_key === 'login_banned') {
+      f.is_permanent = !!body.is_permanent; f.end_date = body.end_date == null ? null : body.end_date;
+      f.reason = body.reason || '';
+    }
+    state.failure = f;
+    clearUser(false);
+    $publish('authentication', 'failure', f);
+  }
+  // Ends a session on the server without telling subscribers (a replaced session).
+  function endQuietly(sid) {
+    if (sid) request('POST', '/rest/v1/session/logout', null, sid).catch(function () {});
+  }
+
+  // ---- server-side login (data-sid) -----------------------------------------------------
+  function lookup(sid) {
+    return request('GET', '/rest/v1/session', null, sid).then(function (r) {
+      if (r.status === 200 && (!dataUid || String(r.body.user_id) === dataUid)) {
+        var at = r.body.reverify_at ? Date.parse(r.body.reverify_at) : null;
+        setUser({ user_id: r.body.user_id, name: r.body.name, photo_url: r.body.photo_url }, sid, at);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  // ---- cookie login ---------------------------------------------------------------------
+  function readCookie(name) {
+    var parts = document.cookie ? document.cookie.split('; ') : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf('=');
+      if (parts[i].slice(0, eq) === name) return parts[i].slice(eq + 1) || null;
+    }
+    return null;
+  }
+  // Change detection only (FNV-1a): the site's cookie itself is not copied into storage.
+  function fingerprint(value) {
+    if (!value) return null;
+    var h = 0x811c9dc5;
+    for (var i = 0; i < value.length; i++) { h ^= value.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    return (h >>> 0).toString(16) + ':' + value.length;
+  }
+  function cookieLogin() {
+    var cookie = readCookie(state.cookieName);
+    var previous = state.sid;
+    state.cookie = cookie;
+    if (!cookie) { endQuietly(previous); save(null); clearUser(true); return Promise.resolve(); }
+    if (!previous) { state.busy = true; render(); }
+    state.pending = cookie;
+    return request('POST', '/rest/v1/users/login/cookie', { site_id: Number(siteId), cookie: cookie })
+      .then(function (r) {
+        if (state.pending === cookie) state.pending = null;
+        if (state.cookie !== cookie) { // the cookie changed meanwhile: a newer login runs
+          if (r.status === 200) endQuietly(r.body.session);
+          return;
+        }
+        if (r.status >= 500 && previous && previous === state.sid) {
+          scheduleReverify(Date.now() + 60000); // verification is down: keep the user, retry
+          return;
+        }
+        if (previous === state.sid) endQuietly(previous);
+        if (r.status === 200) {
+          setUser(r.body.user, r.body.session, r.body.reverify_at ? Date.parse(r.body.reverify_at) : null);
+        } else {
+          if (r.status < 500) save({ failed: fingerprint(cookie) });
+          fail(r.body, r.status);
+        }
+      }, function () {
+        if (state.pending === cookie) state.pending = null;
+        if (state.cookie !== cookie) return;
+        if (previous && previous === state.sid) scheduleReverify(Date.now() + 60000);
+        else fail({ error: 'login_unavailable' }, 0);
+      });
+  }
+  // Checked by the once-a-second poll against the wall clock, so a machine that slept
+  // or a throttled background tab still re-verifies as soon as it runs again.
+  function scheduleReverify(at) { state.reverifyAt = at && state.mode === 'cookie' ? at : null; }
+  // The site's cookie is the truth: gone means logged out, a new value means another login.
+  function watchCookie() {
+    setInterval(function () {
+      var now = readCookie(state.cookieName);
+      if (now === state.cookie) {
+        if (state.reverifyAt && !state.pending && Date.now() >= state.reverifyAt) cookieLogin();
+        return;
+      }
+      if (!now) { state.cookie = null; var sid = state.sid; save(null); clearUser(true); endQuietly(sid); }
+      else cookieLogin();
+    }, 1000);
+  }
+  function startCookieMode() {
+    state.cookie = readCookie(state.cookieName);
+    var s = saved();
+    var fp = fingerprint(state.cookie);
+    if (!state.cookie) { if (s && s.sid) endQuietly(s.sid); save(null); clearUser(false); watchCookie(); return; }
+    // Logged out from the widget, or refused, with this very cookie: wait for a new one.
+    if (s && (s.suppressed === fp || s.failed === fp)) { clearUser(false); watchCookie(); return; }
+    var reuse = s && s.sid && s.cookie === fp && (!s.reverify_at || s.reverify_at > Date.now());
+    var first = reuse ? lookup(s.sid).then(function (ok) { if (!ok) return cookieLogin(); }, cookieLogin)
+      : (s && s.sid ? (endQuietly(s.sid), cookieLogin()) : cookieLogin());
+    first.catch(function () { fail({ error: 'login_unavailable' }, 0); }).then(watchCookie);
+  }
+
+  // ---- public actions -----------------------------------------------------------------
+  function logout() {
+    var sid = state.sid;
+    if (state.mode === 'cookie') save({ suppressed: fingerprint(state.cookie) });
+    if (!sid) { clearUser(true); return Promise.resolve(); }
+    return request('POST', '/rest/v1/session/logout', null, sid).then(function (r) {
+      clearUser(true);
+      if (r.status !== 200 && r.status !== 401) throw new Error('tessera: logout failed (' + r.status + ')');
+    }, function (e) { clearUser(true); throw e; });
+  }
+  function requireLogin() {
+    if (!$publish('authentication', 'required')) return;
+    // Not intercepted by the site: with cookie login, try the site's cookie again.
+    if (state.mode === 'cookie' && readCookie(state.cookieName)) { save(null); cookieLogin(); }
+  }
+
+  // ---- widget -------------------------------------------------------------------------
+  var DEFAULT_AVATAR = 'data:image/svg+xml,' + encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" fill="#cbd5e1"/>' +
+    '<circle cx="16" cy="12" r="6" fill="#f8fafc"/><path d="M4 30c2-8 8-10 12-10s10 2 12 10z" fill="#f8fafc"/></svg>');
+  var CSS = '.tsr-w{display:inline-flex;align-items:center;gap:.6em;font:14px/1.3 system-ui,sans-serif;' +
+    'color:#0f172a;background:#fff;border:1px solid #e2e8f0;border-radius:999px;padding:4px 6px 4px 4px}' +
+    '.tsr-w img{width:32px;height:32px;border-radius:50%;object-fit:cover}' +
+    '.tsr-w .tsr-name{font-weight:600;max-width:16em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}' +
+    '.tsr-w button{font:inherit;border:0;border-radius:999px;padding:6px 12px;cursor:pointer;background:#4f46e5;color:#fff}' +
+    '.tsr-w button.tsr-out{background:#f1f5f9;color:#334155}' +
+    '.tsr-w .tsr-msg{color:#b91c1c;max-width:22em}';
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function safePhoto(url) { return typeof url === 'string' && /^https?:\/\//i.test(url) ? url : DEFAULT_AVATAR; }
+  function widget() {
+    var w = el('div', 'tsr-w');
+    if (state.user) {
+      w.setAttribute('data-state', 'logged-in');
+      var img = el('img'); img.alt = ''; img.src = safePhoto(state.user.photo_url);
+      img.onerror = function () { img.onerror = null; img.src = DEFAULT_AVATAR; };
+      var out = el('button', 'tsr-out', 'Log out'); out.type = 'button';
+      out.onclick = function () { logout().catch(function (e) { console.error(e); }); };
+      w.appendChild(img); w.appendChild(el('span', 'tsr-name', state.user.name)); w.appendChild(out);
+    } else if (state.busy) {
+      w.setAttribute('data-state', 'loading'); w.appendChild(el('span', 'tsr-name', '…'));
+    } else {
+      w.setAttribute('data-state', 'logged-out');
+      var av = el('img'); av.alt = ''; av.src = DEFAULT_AVATAR; w.appendChild(av);
+      if (state.failure && state.failure.error_key === 'login_banned') {
+        w.appendChild(el('span', 'tsr-msg', 'Banned: ' + (state.failure.reason || 'no reason given')));
+      } else {
+        var inBtn = el('button', 'tsr-in', 'Log in'); inBtn.type = 'button';
+        inBtn.onclick = requireLogin; w.appendChild(inBtn);
+      }
+    }
+    return w;
+  }
+  function render() {
+    var nodes = document.querySelectorAll('.tessera-identity');
+    for (var i = 0; i < nodes.length; i++) {
+      while (nodes[i].firstChild) nodes[i].removeChild(nodes[i].firstChild);
+      nodes[i].appendChild(widget());
+    }
+  }
+
+  // ---- API and start ------------------------------------------------------------------
+  var api = {
+    __tessera: true,
+    $prepublish: $prepublish, $subscribe: $subscribe, $publish: $publish, logout: logout,
+    // Viafoura-style alias: publish('user.logout') logs out and returns the same Promise.
+    publish: function (name) {
+      if (name === 'user.logout') return logout();
+      return Promise.reject(new Error('tessera: unknown action ' + name));
+    },
+    user: function () { return state.user ? publicUser(state.user) : null; },
+    render: render
+  };
+  window.tessera = api;
+
+  function drainQueue() {
+    var queued = Array.isArray(window.tesseraQ) ? window.tesseraQ : [];
+    window.tesseraQ = { push: function () {
+      for (var i = 0; i < arguments.length; i++) if (typeof arguments[i] === 'function') call(arguments[i], [api]);
+    } };
+    window.tesseraQ.push.apply(window.tesseraQ, queued);
+  }
+
+  function start() {
+    var style = el('style', null, CSS); document.head.appendChild(style);
+    drainQueue();
+    render();
+    // Widgets added later (single-page sites) render as soon as they appear.
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        var nodes = document.querySelectorAll('.tessera-identity');
+        for (var i = 0; i < nodes.length; i++) if (!nodes[i].firstChild) { render(); return; }
+      }).observe(document.body, { childList: true, subtree: true });
+    }
+    if (!siteId) { state.busy = false; render(); console.error('tessera: data-site is missing'); return; }
+    if (dataSid) {
+      lookup(dataSid).then(function (ok) {
+        if (!ok) fail({ error: 'session_invalid' }, 0);
+      }, function () { fail({ error: 'login_unavailable' }, 0); });
+      return;
+    }
+    request('GET', '/rest/v1/sites/' + encodeURIComponent(siteId) + '/embed-config').then(function (r) {
+      if (r.status === 200 && r.body.login_mode === 'cookie' && r.body.cookie_name) {
+        state.mode = 'cookie'; state.cookieName = r.body.cookie_name; startCookieMode();
+      } else { state.mode = 'server'; clearUser(false); }
+    }, function () { state.mode = 'server'; clearUser(false); });
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
