@@ -180,6 +180,8 @@ fn add_detail(event: &mut NewAuditEvent, key: &str, value: serde_json::Value) {
 impl Store {
     /// Stores a session together with the audit event of the login that started it:
     /// one commit, so a login is never recorded without its session or the reverse.
+    /// The commit is shared with the other logins and tokens of the same moment
+    /// (group commit, `store::batch`), so a flush is paid per batch, not per login.
     pub async fn create_session_audited(
         &self,
         session: &NewSession,
