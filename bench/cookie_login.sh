@@ -19,13 +19,26 @@ echo "store: ${1:-sqlite}, $CONNECTIONS connections, $DURATION per run"
 LOGIN="$BASE/rest/v1/users/login/cookie"
 load "POST /rest/v1/users/login/cookie (instant endpoint)" --url "$LOGIN" --method POST \
   --json-body "{\"site_id\":$SITE_ID,\"cookie\":\"bench-user-1\"}"
-echo "== same, while site $HANGING_ID's endpoint hangs (64 connections retrying its logins)"
-"$LOADGEN" --connections 64 --duration "$(( ${DURATION%s} + 2 ))s" --url "$LOGIN" --method POST \
+# While the hanging site has exactly its bound of logins waiting on its endpoint
+# (before its 10 s timeout: nothing is shed, its breaker is still closed).
+echo "== same, while site $HANGING_ID's endpoint hangs with 32 logins waiting on it"
+"$LOADGEN" --connections 32 --duration 8s --url "$LOGIN" --method POST \
   --json-body "{\"site_id\":$HANGING_ID,\"cookie\":\"stuck\"}" > "$WORK/hanging.txt" &
 HANG_PID=$!
-sleep 1
-"$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" --url "$LOGIN" --method POST \
+sleep 0.5
+"$LOADGEN" --connections "$CONNECTIONS" --duration 7s --url "$LOGIN" --method POST \
   --json-body "{\"site_id\":$SITE_ID,\"cookie\":\"bench-user-1\"}"
 wait $HANG_PID || true
 echo "== the hanging site's own logins meanwhile"
 cat "$WORK/hanging.txt"
+# Its breaker is now open: its browsers retrying flat out get 502 at once.
+echo "== same, while 64 connections retry the hanging site's logins flat out (breaker open)"
+"$LOADGEN" --connections 64 --duration "$DURATION" --url "$LOGIN" --method POST \
+  --json-body "{\"site_id\":$HANGING_ID,\"cookie\":\"stuck\"}" > "$WORK/flood.txt" &
+FLOOD_PID=$!
+sleep 0.5
+"$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" --url "$LOGIN" --method POST \
+  --json-body "{\"site_id\":$SITE_ID,\"cookie\":\"bench-user-1\"}"
+wait $FLOOD_PID || true
+echo "== the hanging site's own logins meanwhile"
+cat "$WORK/flood.txt"

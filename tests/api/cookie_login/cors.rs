@@ -45,5 +45,9 @@ both_stores! {
         let foreign = post("https://evil.example", "c2").await.unwrap();
         assert!(foreign.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
         assert!(foreign.headers().get_all(header::VARY).iter().any(|v| v == "Origin"));
+
+        let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(doc["paths"]["/rest/v1/users/login/cookie"]["post"].is_object(), "documented");
+        assert!(doc["components"]["schemas"]["CookieLoginResponse"].is_object());
     }
 }
