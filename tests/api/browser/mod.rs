@@ -194,6 +194,16 @@ pub async fn session_status(app: &TestApp, sid: &str) -> u16 {
         .as_u16()
 }
 
+/// Waits until `sid` is no longer a live session: the widget ends replaced sessions
+/// without waiting for the answer, so the server may see it a moment later.
+pub async fn wait_session_ended(app: &TestApp, sid: &str, why: &str) {
+    let started = Instant::now();
+    while session_status(app, sid).await != 401 {
+        assert!(started.elapsed() < WAIT, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls a JavaScript expression until it is truthy; returns its value.
 pub async fn wait_js(browser: &Client, expression: &str) -> Value {
     let started = Instant::now();
