@@ -273,7 +273,9 @@ pub async fn screenshot(browser: &Client, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap();
-    println!("browser screenshot: {}", path.display());
+    // Written past libtest's capture, so CI logs show the artifact path of passing tests too.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "browser screenshot: {}", path.display());
     path
 }
 
