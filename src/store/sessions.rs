@@ -226,20 +226,34 @@ fn add_detail(event: &mut NewAuditEvent, key: &str, value: serde_json::Value) {
 impl Store {
     /// Stores a session together with the audit event of the login that started it:
     /// one commit, so a login is never recorded without its session or the reverse.
+    ///
+    /// On PostgreSQL the commit does not wait for the WAL flush (`synchronous_commit =
+    /// off` for this transaction only): the same guarantee as SQLite's `synchronous =
+    /// NORMAL` here — a crash can lose the last fraction of a second of logins, never
+    /// consistency — and a lost login only means the user logs in again. Waiting for
+    /// the flush made every login cost one fsync.
     pub async fn create_session_audited(
         &self,
         session: &NewSession,
         event: &NewAuditEvent,
     ) -> StoreResult<()> {
-        on_store!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
+        match self.backend() {
+            super::Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await?;
                 insert_session_query(session).execute(&mut *tx).await?;
                 audit::insert_query(event).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
-        );
+            super::Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                insert_session_query(session).execute(&mut *tx).await?;
+                audit::insert_query(event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 

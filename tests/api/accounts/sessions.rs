@@ -193,3 +193,18 @@ both_stores! {
         assert_eq!(app.store.count_site_sessions(app.site_id).await.unwrap(), 0);
     }
 }
+
+both_stores! {
+    async fn openapi_documents_the_accounts_and_session_endpoints(app) {
+        let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        for (path, method) in [("/rest/v1/accounts/login", "post"), ("/rest/v1/accounts/logout", "post"),
+                               ("/rest/v1/session", "get"), ("/rest/v1/session/logout", "post")] {
+            assert!(doc["paths"][path][method].is_object(), "{path} {method} missing");
+        }
+        let info = &doc["components"]["schemas"]["SessionInfo"]["properties"];
+        for field in ["user_id", "site_id", "name", "photo_url", "idle_expires_at", "expires_at", "reverify_at"] {
+            assert!(info[field].is_object(), "SessionInfo.{field} missing: {info}");
+        }
+        assert!(doc["components"]["schemas"]["LoginResponse"]["properties"]["session"].is_object());
+    }
+}
