@@ -194,6 +194,16 @@ pub async fn session_status(app: &TestApp, sid: &str) -> u16 {
         .as_u16()
 }
 
+/// Waits until `sid` is no longer a live session: the widget ends replaced sessions
+/// without waiting for the answer, so the server may see it a moment later.
+pub async fn wait_session_ended(app: &TestApp, sid: &str, why: &str) {
+    let started = Instant::now();
+    while session_status(app, sid).await != 401 {
+        assert!(started.elapsed() < WAIT, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls a JavaScript expression until it is truthy; returns its value.
 pub async fn wait_js(browser: &Client, expression: &str) -> Value {
     let started = Instant::now();
@@ -263,7 +273,9 @@ pub async fn screenshot(browser: &Client, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap();
-    println!("browser screenshot: {}", path.display());
+    // Written past libtest's capture, so CI logs show the artifact path of passing tests too.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "browser screenshot: {}", path.display());
     path
 }
 
