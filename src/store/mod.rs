@@ -141,6 +141,9 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(sizes.postgres)
                     .acquire_timeout(Duration::from_secs(5))
+                    // A ping before every checkout doubles the round trips of every query;
+                    // a dead connection fails its query instead and is then discarded.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Backend::Postgres(pool)
@@ -157,11 +160,14 @@ impl Store {
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
+                    // Same reason as for PostgreSQL; a local file connection does not go stale.
+                    .test_before_acquire(false)
                     .connect_with(base.clone())
                     .await?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(sizes.sqlite_readers.max(1))
                     .acquire_timeout(Duration::from_secs(10))
+                    .test_before_acquire(false)
                     .connect_with(base.read_only(true))
                     .await?;
                 Backend::Sqlite { reader, writer }
