@@ -3,6 +3,7 @@
 //! `client_secret` in the body (`client_secret_post`), never both.
 //! The client id is the site id; the client secret is one of the site's API keys.
 
+use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -11,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::error::{invalid_client, invalid_request};
 use crate::app::AppState;
 use crate::http::form::{decode_component, Params};
-use crate::http::ApiError;
+use crate::http::{read_body, ApiError};
 use crate::secrets::SecretHash;
 
 /// A site server that proved it holds one of the site's API keys.
@@ -61,6 +62,22 @@ pub async fn authenticate(
         site_id,
         key_id: key.key_id,
     })
+}
+
+/// Reads a client-authenticated form request naming a `token` (introspection and
+/// revocation, RFC 7662 §2.1 and RFC 7009 §2.1): the caller and the token.
+pub async fn token_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(AuthenticatedClient, String), ApiError> {
+    let body = read_body(body).await?;
+    let params = Params::from_form_body(headers, &body)?;
+    let client = authenticate(state, headers, &params).await?;
+    let token = params
+        .non_empty("token")
+        .ok_or_else(|| invalid_request("token is required"))?;
+    Ok((client, token.to_string()))
 }
 
 /// Site ids are positive decimal integers.

@@ -8,11 +8,9 @@ use axum::Json;
 use serde::Serialize;
 
 use super::client_auth;
-use super::error::invalid_request;
 use super::token::no_store;
 use crate::app::AppState;
-use crate::http::form::Params;
-use crate::http::{read_body, ApiError};
+use crate::http::ApiError;
 use crate::secrets::SecretHash;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -62,12 +60,8 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = read_body(body).await?;
-    let params = Params::from_form_body(&headers, &body)?;
-    let client = client_auth::authenticate(&state, &headers, &params).await?;
-    let token = params
-        .non_empty("token")
-        .ok_or_else(|| invalid_request("token is required"))?;
+    let (client, token) = client_auth::token_request(&state, &headers, body).await?;
+    let token = token.as_str();
     let record = state
         .store
         .find_access_token(&SecretHash::of(token), state.now())

@@ -6,10 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::client_auth;
-use super::error::invalid_request;
 use crate::app::AppState;
-use crate::http::form::Params;
-use crate::http::{read_body, ApiError};
+use crate::http::ApiError;
 use crate::secrets::SecretHash;
 
 #[utoipa::path(
@@ -30,12 +28,8 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let body = read_body(body).await?;
-    let params = Params::from_form_body(&headers, &body)?;
-    let client = client_auth::authenticate(&state, &headers, &params).await?;
-    let token = params
-        .non_empty("token")
-        .ok_or_else(|| invalid_request("token is required"))?;
+    let (client, token) = client_auth::token_request(&state, &headers, body).await?;
+    let token = token.as_str();
     // token_type_hint is optional and only access tokens exist, so it is ignored (§2.1).
     let revoked = state
         .store
