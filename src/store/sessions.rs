@@ -123,32 +123,6 @@ impl Store {
         Ok(idle_expires_at)
     }
 
-    /// Ends one session of `site_id`; a session of another site is never touched.
-    pub async fn end_session(&self, hash: &SecretHash, site_id: i64) -> StoreResult<bool> {
-        let ended = on_store!(self, write, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE session_hash = $1 AND site_id = $2")
-                .bind(hash.as_bytes())
-                .bind(site_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(ended == 1)
-    }
-
-    /// Ends every session of one user of `site_id`; returns how many ended.
-    pub async fn end_user_sessions(&self, site_id: i64, user_id: i64) -> StoreResult<u64> {
-        let ended = on_store!(self, write, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE site_id = $1 AND user_id = $2")
-                .bind(site_id)
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(ended)
-    }
-
     /// Deletes sessions past their idle or absolute expiry; returns how many.
     pub async fn purge_expired_sessions(&self, now: Millis) -> StoreResult<u64> {
         let purged = on_store!(self, write, |pool| {
