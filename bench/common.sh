@@ -58,8 +58,23 @@ token() { # token SCOPE
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
 
+# CPU seconds the server has used so far (user + system, all threads).
+server_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$SERVER_PID/stat"
+}
+
 load() { # load LABEL loadgen-args...
   local label="$1"; shift
   echo "== $label"
-  "$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" "$@"
+  local before after out
+  before="$(server_cpu)"
+  out="$("$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" --json "$@")"
+  after="$(server_cpu)"
+  python3 - "$out" "$before" "$after" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1]); cpu = float(sys.argv[3]) - float(sys.argv[2])
+print(f"  {r['rps']:.0f} req/s ({r['requests']} in {r['seconds']:.1f} s), statuses {r['statuses']}, errors {r['errors']}")
+print(f"  latency ms: p50 {r['p50_ms']:.2f}  p90 {r['p90_ms']:.2f}  p99 {r['p99_ms']:.2f}  max {r['max_ms']:.2f}")
+print(f"  server CPU: {cpu:.2f} s = {cpu / r['seconds'] * 100:.0f}% of one core, {cpu / max(r['requests'], 1) * 1e6:.0f} µs per request")
+PY
 }

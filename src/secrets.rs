@@ -29,9 +29,21 @@ pub fn new_api_key() -> SecretString {
     SecretString::from(format!("{API_KEY_PREFIX}{}", random_urlsafe(32)))
 }
 
-/// A new opaque bearer token or session id: 256 random bits.
-pub fn new_opaque_token() -> SecretString {
-    SecretString::from(random_urlsafe(32))
+/// Bytes of the issue time at the front of a timed secret (milliseconds, big-endian:
+/// enough until the year 10889).
+const ISSUED_AT_BYTES: usize = 6;
+/// Base64url characters that encode exactly [`ISSUED_AT_BYTES`].
+const ISSUED_AT_CHARS: usize = 8;
+
+/// A new access token or session id: its issue time, then 256 random bits, URL-safe
+/// base64 (51 characters). The time is not secret (the holder knows when it got the
+/// token); it makes the stored [`TimedHash`]es of new secrets sort last, so storing
+/// one appends to the indexes instead of writing to a random page of each.
+pub fn new_timed_secret(issued_at_ms: i64) -> SecretString {
+    let mut bytes = [0u8; ISSUED_AT_BYTES + 32];
+    bytes[..ISSUED_AT_BYTES].copy_from_slice(&issued_at_ms.to_be_bytes()[8 - ISSUED_AT_BYTES..]);
+    OsRng.fill_bytes(&mut bytes[ISSUED_AT_BYTES..]);
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The public part of an API key, safe to show in lists and logs.
@@ -58,6 +70,39 @@ impl SecretHash {
     /// Constant-time comparison with a stored digest.
     pub fn matches(&self, stored: &[u8]) -> bool {
         stored.len() == 32 && bool::from(self.0.ct_eq(stored))
+    }
+}
+
+/// The stored form of an access token or session id ([`new_timed_secret`]): its issue
+/// time as it reads from the secret's first characters, then the SHA-256 of the whole
+/// secret. Looked up by exact value, like a [`SecretHash`]. A presented value that is
+/// not a timed secret gets an issue time of zero, which no stored secret has, so it
+/// is simply not found.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TimedHash([u8; ISSUED_AT_BYTES + 32]);
+
+impl TimedHash {
+    pub fn of(secret: &str) -> Self {
+        let mut stored = [0u8; ISSUED_AT_BYTES + 32];
+        if let Some(head) = secret.as_bytes().get(..ISSUED_AT_CHARS) {
+            let mut issued_at = [0u8; ISSUED_AT_BYTES];
+            if URL_SAFE_NO_PAD.decode_slice(head, &mut issued_at) == Ok(ISSUED_AT_BYTES) {
+                stored[..ISSUED_AT_BYTES].copy_from_slice(&issued_at);
+            }
+        }
+        stored[ISSUED_AT_BYTES..].copy_from_slice(&Sha256::digest(secret.as_bytes()));
+        Self(stored)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TimedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digest = &self.0[ISSUED_AT_BYTES..];
+        write!(f, "TimedHash({:02x}{:02x}…)", digest[0], digest[1])
     }
 }
 
@@ -91,13 +136,54 @@ mod tests {
 
     #[test]
     fn tokens_differ_and_hash_consistently() {
-        let a = new_opaque_token();
-        let b = new_opaque_token();
+        let a = new_api_key();
+        let b = new_api_key();
         assert_ne!(a.expose_secret(), b.expose_secret());
         let h = SecretHash::of(a.expose_secret());
         assert!(h.matches(&SecretHash::of(a.expose_secret()).0));
         assert!(!h.matches(&SecretHash::of(b.expose_secret()).0));
         assert!(!h.matches(&[0u8; 31]));
+    }
+
+    #[test]
+    fn timed_secrets_are_random_and_their_hashes_sort_by_issue_time() {
+        let (a, b) = (
+            new_timed_secret(1_700_000_000_000),
+            new_timed_secret(1_700_000_000_000),
+        );
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert_eq!(a.expose_secret().len(), 51);
+        assert!(a
+            .expose_secret()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        let later = new_timed_secret(1_700_000_000_001);
+        let (ha, hl) = (
+            TimedHash::of(a.expose_secret()),
+            TimedHash::of(later.expose_secret()),
+        );
+        assert!(
+            ha.as_bytes() < hl.as_bytes(),
+            "a later secret's hash sorts after"
+        );
+        assert_eq!(ha, TimedHash::of(a.expose_secret()));
+        assert_ne!(ha, TimedHash::of(b.expose_secret()));
+        assert_eq!(
+            &ha.as_bytes()[..6],
+            &1_700_000_000_000i64.to_be_bytes()[2..]
+        );
+    }
+
+    #[test]
+    fn values_that_are_not_timed_secrets_hash_to_issue_time_zero() {
+        for presented in ["", "short", "!!!!!!!!rest", "ünïcödé-and-more"] {
+            let hash = TimedHash::of(presented);
+            assert_eq!(&hash.as_bytes()[..6], &[0u8; 6], "{presented:?}");
+            assert_eq!(
+                &hash.as_bytes()[6..],
+                Sha256::digest(presented.as_bytes()).as_slice()
+            );
+        }
     }
 
     #[test]

@@ -16,11 +16,11 @@ use crate::http::{read_body, ApiError, ClientIp};
 use crate::oauth2::bearer::SiteToken;
 use crate::oauth2::error::invalid_request;
 use crate::oauth2::scope::Scope;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 use crate::sessions::logout::{ok_response, StatusOk};
 use crate::store::audit::NewAuditEvent;
 
-/// Longest session id accepted; ours are 43 characters.
+/// Longest session id accepted; ours are 51 characters.
 const MAX_SESSION_CHARS: usize = 256;
 
 /// The fields of a logout: exactly one of them.
@@ -71,7 +71,7 @@ pub async fn logout(
             }
             state
                 .store
-                .end_session_audited(&SecretHash::of(session), Some(site_id), |ended| {
+                .end_session_audited(&TimedHash::of(session), Some(site_id), |ended| {
                     event.with_detail(json!({ "user_id": ended.user_id, "by": "session" }))
                 })
                 .await?;

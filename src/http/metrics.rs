@@ -1,13 +1,15 @@
 //! Prometheus metrics, owned by the application state (no global recorder, so
 //! several servers can run in one test process).
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -15,17 +17,29 @@ use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
 
+// Label values that cost no allocation per request: the standard methods are static,
+// the route template is shared between the two families, the status is a number.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
-    pub route: String,
-    pub status: String,
+    pub method: Cow<'static, str>,
+    pub route: Route,
+    pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: String,
-    pub route: String,
+    pub method: Cow<'static, str>,
+    pub route: Route,
+}
+
+/// A route template, shared by the two families of one request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Route(Arc<str>);
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        EncodeLabelValue::encode(&&*self.0, encoder)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -102,12 +116,14 @@ impl Metrics {
 /// Middleware recording count and latency per route (the route template, never the raw path).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    let method = method_label(request.method());
+    let route = Route(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |p| p.as_str())
+            .into(),
+    );
     let response = next.run(request).await;
     let metrics = &state.metrics;
     metrics
@@ -122,10 +138,20 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get_or_create(&RequestLabels {
             method,
             route,
-            status: response.status().as_u16().to_string(),
+            status: response.status().as_u16(),
         })
         .inc();
     response
+}
+
+fn method_label(method: &Method) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE",
+    ];
+    match STANDARD.iter().find(|m| **m == method.as_str()) {
+        Some(standard) => Cow::Borrowed(standard),
+        None => Cow::Owned(method.as_str().to_string()),
+    }
 }
 
 /// `GET /metrics` in the Prometheus text format.

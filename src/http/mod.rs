@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tower_http::request_id::{MakeRequestId, RequestId};
@@ -98,14 +98,17 @@ fn client_ip(
     peer.map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Request ids: 96 random bits, hex.
+/// Request ids: 96 random bits, URL-safe base64. Not secrets, so they come from the
+/// thread's CSPRNG (seeded from the OS) rather than a system call per request.
 #[derive(Clone, Copy, Default)]
 pub struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let id = crate::secrets::random_urlsafe(12);
-        id.parse().ok().map(RequestId::new)
+        use base64::Engine as _;
+        let bytes: [u8; 12] = rand::random();
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }
 

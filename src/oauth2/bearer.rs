@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use super::scope::{Scope, Scopes};
 use crate::app::AppState;
 use crate::http::ApiError;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 use crate::store::audit::Actor;
 
 /// The site server behind a valid access token.
@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for SiteToken {
         let token = bearer_token(&parts.headers)?;
         let record = state
             .store
-            .find_access_token(&SecretHash::of(token), state.now())
+            .find_access_token(&TimedHash::of(token), state.now())
             .await?
             .ok_or_else(|| invalid_token("the access token is unknown, expired or revoked"))?;
         let scopes = Scopes::parse(&record.scope).map_err(|s| {

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::clock::duration_ms;
 use crate::http::form::Params;
 use crate::http::ApiError;
-use crate::secrets::{self, SecretHash};
+use crate::secrets::{self, TimedHash};
 use crate::store::access_tokens::NewAccessToken;
 
 #[tracing::instrument(skip_all, fields(site_id = client.site_id))]
@@ -21,13 +21,13 @@ pub async fn grant(
 ) -> Result<TokenResponse, ApiError> {
     let scopes = Scopes::parse_requested(params.get("scope"))
         .map_err(|unknown| invalid_scope(format!("unknown scope: {unknown}")))?;
-    let token = secrets::new_opaque_token();
     let now = state.now();
+    let token = secrets::new_timed_secret(now);
     let ttl = duration_ms(state.config.access_token_ttl);
     let stored = state
         .store
         .insert_access_token(&NewAccessToken {
-            hash: SecretHash::of(token.expose_secret()),
+            hash: TimedHash::of(token.expose_secret()),
             site_id: client.site_id,
             key_id: client.key_id,
             scope: scopes.to_string(),

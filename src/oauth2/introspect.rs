@@ -11,7 +11,7 @@ use super::client_auth;
 use super::token::no_store;
 use crate::app::AppState;
 use crate::http::ApiError;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IntrospectionResponse {
@@ -64,7 +64,7 @@ pub async fn introspect(
     let token = token.as_str();
     let record = state
         .store
-        .find_access_token(&SecretHash::of(token), state.now())
+        .find_access_token(&TimedHash::of(token), state.now())
         .await?
         .filter(|record| record.site_id == client.site_id);
     let answer = match record {

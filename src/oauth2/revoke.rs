@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use super::client_auth;
 use crate::app::AppState;
 use crate::http::ApiError;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 
 #[utoipa::path(
     post,
@@ -33,7 +33,7 @@ pub async fn revoke(
     // token_type_hint is optional and only access tokens exist, so it is ignored (§2.1).
     let revoked = state
         .store
-        .revoke_access_token(&SecretHash::of(token), client.site_id)
+        .revoke_access_token(&TimedHash::of(token), client.site_id)
         .await?;
     tracing::info!(site_id = client.site_id, revoked, "token revocation");
     Ok(StatusCode::OK)

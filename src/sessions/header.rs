@@ -4,11 +4,11 @@
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::http::ApiError;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 
 pub const SESSION_HEADER: &str = "x-tessera-session";
 
-/// Longest session id accepted; ours are 43 characters, anything much longer is garbage.
+/// Longest session id accepted; ours are 51 characters, anything much longer is garbage.
 const MAX_SESSION_ID_CHARS: usize = 256;
 
 /// 401 `invalid_session`.
@@ -18,7 +18,7 @@ pub fn invalid_session(description: &'static str) -> ApiError {
 
 /// The hash of the session id in `X-Tessera-Session` (exactly one, visible ASCII).
 /// The id itself is only hashed, never kept or logged.
-pub fn session_hash(headers: &HeaderMap) -> Result<SecretHash, ApiError> {
+pub fn session_hash(headers: &HeaderMap) -> Result<TimedHash, ApiError> {
     let mut values = headers.get_all(SESSION_HEADER).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(invalid_session(
@@ -32,5 +32,5 @@ pub fn session_hash(headers: &HeaderMap) -> Result<SecretHash, ApiError> {
     if !well_formed {
         return Err(invalid_session("the session is unknown, expired or ended"));
     }
-    Ok(SecretHash::of(id))
+    Ok(TimedHash::of(id))
 }

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use crate::app::AppState;
 use crate::clock::{duration_ms, Millis};
 use crate::http::ApiError;
-use crate::secrets::{self, SecretHash};
+use crate::secrets::{self, TimedHash};
 use crate::store::audit::NewAuditEvent;
 use crate::store::sessions::{NewSession, SessionKind};
 use crate::store::users::Ban;
@@ -71,12 +71,12 @@ fn new_session(
     reverify_after_ms: Option<Millis>,
 ) -> (NewSession, StartedSession) {
     let now = state.now();
-    let session_id = secrets::new_opaque_token();
+    let session_id = secrets::new_timed_secret(now);
     let expires_at = now + duration_ms(state.config.session_max_lifetime);
     let idle_expires_at = (now + duration_ms(state.config.session_idle_timeout)).min(expires_at);
     let reverify_at = reverify_after_ms.map(|after| now + after);
     let session = NewSession {
-        hash: SecretHash::of(secrecy::ExposeSecret::expose_secret(&session_id)),
+        hash: TimedHash::of(secrecy::ExposeSecret::expose_secret(&session_id)),
         site_id,
         user_id,
         kind,

@@ -12,6 +12,8 @@ pub mod access_tokens;
 pub mod api_keys;
 pub mod audit;
 mod batch;
+mod checkpoint;
+mod direct;
 
 pub mod jwt_keys;
 pub mod login_failures;
@@ -22,6 +24,7 @@ pub mod sites;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -61,6 +64,8 @@ pub(crate) use on_store;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(
@@ -100,6 +105,10 @@ pub struct Store {
     backend: Backend,
     /// Group commit for tokens and sessions (see `batch`).
     batcher: batch::WriteBatcher,
+    /// Inline reads for the hottest lookups on a SQLite file (see `direct`).
+    direct: Option<Arc<direct::DirectReads>>,
+    /// WAL checkpoints of a SQLite file, off the writer's path; stops with the last clone.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,6 +133,19 @@ impl Default for PoolSizes {
     }
 }
 
+/// The one connection that writes to a SQLite file: writers queue in the pool instead
+/// of fighting over the database lock.
+async fn sqlite_writer(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        // Same reason as for PostgreSQL; a local file connection does not go stale.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
 impl Store {
     /// Connects to `url` and brings the schema up to date.
     pub async fn open(url: &str, sizes: &PoolSizes) -> StoreResult<Self> {
@@ -135,6 +157,7 @@ impl Store {
     /// Connects without migrating (used by `tessera migrate` to report progress itself).
     pub async fn connect(url: &str, sizes: &PoolSizes) -> StoreResult<Self> {
         let scheme = url.split(':').next().unwrap_or_default();
+        let (mut direct, mut checkpointer) = (None, None);
         let backend = match scheme {
             "postgres" | "postgresql" => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -157,13 +180,20 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(10))
-                    // Same reason as for PostgreSQL; a local file connection does not go stale.
-                    .test_before_acquire(false)
-                    .connect_with(base.clone())
-                    .await?;
+                let mut writer = sqlite_writer(base.clone()).await?;
+                // The writer has created the file; an in-memory database has none.
+                let path = base.get_filename().to_path_buf();
+                if path.is_file() {
+                    let reads = direct::DirectReads::open(&path, sizes.sqlite_readers as usize)?;
+                    direct = Some(Arc::new(reads));
+                    // Once a thread checkpoints, the writer must not (see `checkpoint`).
+                    if let Ok(thread) = checkpoint::Checkpointer::spawn(&path) {
+                        checkpointer = Some(Arc::new(thread));
+                        writer.close().await;
+                        writer =
+                            sqlite_writer(base.clone().pragma("wal_autocheckpoint", "0")).await?;
+                    }
+                }
                 let reader = SqlitePoolOptions::new()
                     .max_connections(sizes.sqlite_readers.max(1))
                     .acquire_timeout(Duration::from_secs(10))
@@ -179,7 +209,39 @@ impl Store {
             }
         };
         let batcher = batch::WriteBatcher::spawn(backend.clone());
-        Ok(Self { backend, batcher })
+        Ok(Self {
+            backend,
+            batcher,
+            direct,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// Whether the hottest lookups are read inline (a SQLite file; see `direct`).
+    pub fn has_direct_reads(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// The same store with every read going through its pool: lets a test compare
+    /// the direct SQLite reads with the pool's answers.
+    #[doc(hidden)]
+    pub fn without_direct_reads(&self) -> Self {
+        Self {
+            direct: None,
+            ..self.clone()
+        }
+    }
+
+    /// The row `sql` selects, read inline on SQLite (see `direct`): `Some(row or none)`
+    /// when answered there, `None` when the caller must ask its pool instead
+    /// (PostgreSQL, an in-memory database, or SQLite busy).
+    pub(crate) fn direct_row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Option<T>> {
+        self.direct.as_ref()?.optional_row(sql, params, map)
     }
 
     pub(crate) fn backend(&self) -> &Backend {

@@ -6,7 +6,7 @@ use super::audit::{self, NewAuditEvent};
 use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
-use crate::secrets::SecretHash;
+use crate::secrets::TimedHash;
 
 /// How often a session's idle expiry is pushed forward at most: lookups are the
 /// hottest path of the product and must not each cost a write.
@@ -36,7 +36,7 @@ impl SessionKind {
 /// A session about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub hash: SecretHash,
+    pub hash: TimedHash,
     pub site_id: i64,
     pub user_id: i64,
     pub kind: SessionKind,
@@ -47,7 +47,7 @@ pub struct NewSession {
 }
 
 /// A live session with what the widget shows of its user.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRecord {
     pub site_id: i64,
     pub user_id: i64,
@@ -60,6 +60,26 @@ pub struct SessionRecord {
     pub display_name: String,
     pub photo_url: Option<String>,
     pub role: String,
+}
+
+impl SessionRecord {
+    /// The same row as `sqlx::FromRow`, from a direct SQLite read of [`LIVE_SESSION`]
+    /// (by position: name lookups cost more than the read; a test compares both paths).
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            site_id: row.get(0)?,
+            user_id: row.get(1)?,
+            kind: row.get(2)?,
+            created_at: row.get(3)?,
+            last_seen_at: row.get(4)?,
+            idle_expires_at: row.get(5)?,
+            expires_at: row.get(6)?,
+            reverify_at: row.get(7)?,
+            display_name: row.get(8)?,
+            photo_url: row.get(9)?,
+            role: row.get(10)?,
+        })
+    }
 }
 
 /// The session of a user who may still log in: active, not deleted, no ban in force,
@@ -82,9 +102,13 @@ impl Store {
     /// The live session with this hash, if any (no write; see [`Store::slide_session`]).
     pub async fn find_session(
         &self,
-        hash: &SecretHash,
+        hash: &TimedHash,
         now: Millis,
     ) -> StoreResult<Option<SessionRecord>> {
+        let params = (hash.as_bytes(), now);
+        if let Some(found) = self.direct_row(LIVE_SESSION, params, SessionRecord::from_direct) {
+            return Ok(found);
+        }
         let found = on_store!(self, read, |pool| {
             sqlx::query_as::<_, SessionRecord>(LIVE_SESSION)
                 .bind(hash.as_bytes())
@@ -99,7 +123,7 @@ impl Store {
     /// [`SLIDE_RESOLUTION_MS`]; never past its absolute expiry. Returns the new idle expiry.
     pub async fn slide_session(
         &self,
-        hash: &SecretHash,
+        hash: &TimedHash,
         session: &SessionRecord,
         now: Millis,
         idle_timeout_ms: Millis,
@@ -172,7 +196,7 @@ impl Store {
     /// recorded in the same transaction.
     pub async fn end_session_audited(
         &self,
-        hash: &SecretHash,
+        hash: &TimedHash,
         site_id: Option<i64>,
         audit_event: impl FnOnce(EndedSession) -> NewAuditEvent,
     ) -> StoreResult<Option<EndedSession>> {
@@ -238,16 +262,18 @@ impl Store {
     }
 
     /// The site of a live session, for checking a browser's Origin before acting on it.
-    pub async fn session_site(&self, hash: &SecretHash, now: Millis) -> StoreResult<Option<i64>> {
+    pub async fn session_site(&self, hash: &TimedHash, now: Millis) -> StoreResult<Option<i64>> {
+        const SESSION_SITE: &str = "SELECT site_id FROM sessions WHERE session_hash = $1 \
+                                    AND idle_expires_at > $2 AND expires_at > $2";
+        if let Some(site) = self.direct_row(SESSION_SITE, (hash.as_bytes(), now), |r| r.get(0)) {
+            return Ok(site);
+        }
         let site = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT site_id FROM sessions WHERE session_hash = $1 \
-                     AND idle_expires_at > $2 AND expires_at > $2",
-            )
-            .bind(hash.as_bytes())
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_scalar::<_, i64>(SESSION_SITE)
+                .bind(hash.as_bytes())
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(site)
     }

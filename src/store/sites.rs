@@ -277,29 +277,33 @@ impl Store {
 
     /// Whether `origin` is allowed for an active `site_id`.
     pub async fn site_allows_origin(&self, site_id: i64, origin: &str) -> StoreResult<bool> {
+        const ALLOWED: &str = "SELECT o.site_id FROM site_origins o \
+             JOIN sites s ON s.site_id = o.site_id WHERE o.site_id = $1 AND o.origin = $2 AND s.active";
+        if let Some(found) = self.direct_row(ALLOWED, (site_id, origin), |r| r.get::<_, i64>(0)) {
+            return Ok(found.is_some());
+        }
         let found = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
-                 WHERE o.site_id = $1 AND o.origin = $2 AND s.active",
-            )
-            .bind(site_id)
-            .bind(origin)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_scalar::<_, i64>(ALLOWED)
+                .bind(site_id)
+                .bind(origin)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(found.is_some())
     }
 
     /// Whether any active site allows `origin` (answers CORS preflights, which name no site).
     pub async fn any_site_allows_origin(&self, origin: &str) -> StoreResult<bool> {
+        const ALLOWED_ANYWHERE: &str = "SELECT o.site_id FROM site_origins o \
+             JOIN sites s ON s.site_id = o.site_id WHERE o.origin = $1 AND s.active LIMIT 1";
+        if let Some(found) = self.direct_row(ALLOWED_ANYWHERE, (origin,), |r| r.get::<_, i64>(0)) {
+            return Ok(found.is_some());
+        }
         let found = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT o.site_id FROM site_origins o JOIN sites s ON s.site_id = o.site_id \
-                 WHERE o.origin = $1 AND s.active LIMIT 1",
-            )
-            .bind(origin)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_scalar::<_, i64>(ALLOWED_ANYWHERE)
+                .bind(origin)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(found.is_some())
     }

@@ -47,7 +47,7 @@ impl Ban {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub user_id: i64,
     pub site_id: i64,
@@ -134,9 +134,57 @@ impl From<UserRow> for User {
     }
 }
 
-pub(crate) const USER_COLUMNS: &str = "user_id, site_id, external_id, username, email, display_name, \
-     first_name, last_name, photo_url, social_data, role, password_hash, language, active, deleted, \
-     banned_at, ban_ends_at, ban_reason, ban_note, created_at, updated_at";
+/// The columns of a [`UserRow`], as a literal so that queries can be constants.
+macro_rules! user_columns {
+    () => {
+        "user_id, site_id, external_id, username, email, display_name, \
+         first_name, last_name, photo_url, social_data, role, password_hash, language, active, \
+         deleted, banned_at, ban_ends_at, ban_reason, ban_note, created_at, updated_at"
+    };
+}
+
+pub(crate) const USER_COLUMNS: &str = user_columns!();
+
+const USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE site_id = $1 AND user_id = $2"
+);
+const USER_BY_EXTERNAL_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE site_id = $1 AND external_id = $2"
+);
+
+impl UserRow {
+    /// The same row as `sqlx::FromRow`, from a direct SQLite read of `user_columns!()`
+    /// (by position: name lookups cost more than the read; a test compares both paths).
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user_id: row.get(0)?,
+            site_id: row.get(1)?,
+            external_id: row.get(2)?,
+            username: row.get(3)?,
+            email: row.get(4)?,
+            display_name: row.get(5)?,
+            first_name: row.get(6)?,
+            last_name: row.get(7)?,
+            photo_url: row.get(8)?,
+            social_data: row.get(9)?,
+            role: row.get(10)?,
+            password_hash: row.get(11)?,
+            language: row.get(12)?,
+            active: row.get(13)?,
+            deleted: row.get(14)?,
+            banned_at: row.get(15)?,
+            ban_ends_at: row.get(16)?,
+            ban_reason: row.get(17)?,
+            ban_note: row.get(18)?,
+            created_at: row.get(19)?,
+            updated_at: row.get(20)?,
+        })
+    }
+}
 
 /// The profile a site asserts for one of its users (accounts API or cookie login).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,14 +231,15 @@ pub struct NewLocalUser {
 
 impl Store {
     pub async fn get_user(&self, site_id: i64, user_id: i64) -> StoreResult<Option<User>> {
+        if let Some(row) = self.direct_row(USER_BY_ID, (site_id, user_id), UserRow::from_direct) {
+            return Ok(row.map(User::from));
+        }
         let row = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, UserRow>(&format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id = $2"
-            ))
-            .bind(site_id)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as::<_, UserRow>(USER_BY_ID)
+                .bind(site_id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(row.map(User::from))
     }
@@ -200,14 +249,16 @@ impl Store {
         site_id: i64,
         external_id: &str,
     ) -> StoreResult<Option<User>> {
+        let params = (site_id, external_id);
+        if let Some(row) = self.direct_row(USER_BY_EXTERNAL_ID, params, UserRow::from_direct) {
+            return Ok(row.map(User::from));
+        }
         let row = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, UserRow>(&format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND external_id = $2"
-            ))
-            .bind(site_id)
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as::<_, UserRow>(USER_BY_EXTERNAL_ID)
+                .bind(site_id)
+                .bind(external_id)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(row.map(User::from))
     }

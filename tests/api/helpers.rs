@@ -235,6 +235,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The database URL, for opening the same store as another process would.
+    pub fn store_url(&self) -> String {
+        self.config.database_url.expose().to_string()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -11,5 +11,6 @@ mod embed;
 mod oauth2;
 mod ops;
 mod store_batch;
+mod store_direct;
 
 mod password;

@@ -174,7 +174,7 @@ both_stores! {
         let (status, headers, body) = error_of(response).await;
         assert_oauth_error(status, &body, 401, "invalid_client");
         assert!(headers.contains_key("www-authenticate"));
-        assert!(app.store.find_access_token(&tessera::secrets::SecretHash::of(&token), app.clock_now()).await.unwrap().is_none());
+        assert!(app.store.find_access_token(&tessera::secrets::TimedHash::of(&token), app.clock_now()).await.unwrap().is_none());
         // Enabled again: the key works again.
         assert!(app.store.set_site_active(app.site_id, true, app.clock_now(), &actor).await.unwrap());
         app.token("accounts").await;

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use tessera::clock::Clock;
-use tessera::secrets::SecretHash;
+use tessera::secrets::TimedHash;
 use tessera::store::access_tokens::NewAccessToken;
 
 use crate::both_stores;
 
 fn token(app_site: i64, key_id: i64, n: usize, now: i64) -> NewAccessToken {
     NewAccessToken {
-        hash: SecretHash::of(&format!("token-{n}")),
+        hash: TimedHash::of(&format!("token-{n}")),
         site_id: app_site,
         key_id,
         scope: "accounts".into(),
@@ -34,7 +34,7 @@ both_stores! {
             t.await.unwrap().expect("insert");
         }
         for n in [0, 199, 399] {
-            let found = app.store.find_access_token(&SecretHash::of(&format!("token-{n}")), now).await.unwrap();
+            let found = app.store.find_access_token(&TimedHash::of(&format!("token-{n}")), now).await.unwrap();
             assert_eq!(found.expect("committed").key_id, app.key_id);
         }
     }
@@ -63,7 +63,7 @@ both_stores! {
             }
         }
         assert_eq!(failures, 1);
-        assert!(app.store.find_access_token(&SecretHash::of("token-49"), now).await.unwrap().is_some());
-        assert!(app.store.find_access_token(&SecretHash::of("token-50"), now).await.unwrap().is_none());
+        assert!(app.store.find_access_token(&TimedHash::of("token-49"), now).await.unwrap().is_some());
+        assert!(app.store.find_access_token(&TimedHash::of("token-50"), now).await.unwrap().is_none());
     }
 }

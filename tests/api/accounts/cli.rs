@@ -1,7 +1,7 @@
 //! `tessera user ban|unban` and `tessera audit list`, straight on the store.
 
 use tessera::clock::{Clock, SystemClock};
-use tessera::secrets::{self, SecretHash};
+use tessera::secrets::{self, TimedHash};
 use tessera::store::audit::Actor;
 use tessera::store::sessions::{NewSession, SessionKind};
 use tessera::store::users::SsoProfile;
@@ -11,7 +11,7 @@ use crate::both_databases;
 use crate::cli::{tessera, tessera_fails, tessera_json};
 
 /// A site with one SSO user holding one session: `(site_id, user_id, session hash)`.
-async fn site_with_user(store: &Store) -> (i64, i64, SecretHash) {
+async fn site_with_user(store: &Store) -> (i64, i64, TimedHash) {
     let now = SystemClock.now_ms();
     let site = store
         .create_site("CLI site", &[], now, &Actor::Cli)
@@ -27,8 +27,8 @@ async fn site_with_user(store: &Store) -> (i64, i64, SecretHash) {
         replace_all: false,
     };
     let user = store.upsert_sso_user(site, &profile, now).await.unwrap();
-    let hash = SecretHash::of(secrecy::ExposeSecret::expose_secret(
-        &secrets::new_opaque_token(),
+    let hash = TimedHash::of(secrecy::ExposeSecret::expose_secret(
+        &secrets::new_timed_secret(now),
     ));
     store
         .create_session(&NewSession {

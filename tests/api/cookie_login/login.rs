@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera::clock::{rfc3339, Clock};
 use tessera::cookie_login::settings::{header_arg, FieldMapping};
-use tessera::secrets::SecretHash;
+use tessera::secrets::TimedHash;
 use tessera::store::audit::Actor;
 use tessera::store::users::Ban;
 
@@ -49,7 +49,7 @@ both_stores! {
 
         let session = body["session"].as_str().unwrap();
         assert!(session.len() >= 22, "at least 128 bits: {session}");
-        let record = app.store.find_session(&SecretHash::of(session), now).await.unwrap().expect("live session");
+        let record = app.store.find_session(&TimedHash::of(session), now).await.unwrap().expect("live session");
         assert_eq!((record.user_id, record.site_id, record.kind.as_str()), (user_id, app.site_id, "cookie"));
         assert_eq!(record.reverify_at, Some(now + 24 * 3600 * 1000));
 
