@@ -63,18 +63,26 @@ server_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$SERVER_PID/stat"
 }
 
+# Idle ticks of the whole machine so far (idle + iowait, all cores).
+machine_idle() {
+  awk '/^cpu / {print $5 + $6}' /proc/stat
+}
+
 load() { # load LABEL loadgen-args...
   local label="$1"; shift
   echo "== $label"
-  local before after out
+  local before after out idle_before idle_after
   before="$(server_cpu)"
+  idle_before="$(machine_idle)"
   out="$("$LOADGEN" --connections "$CONNECTIONS" --duration "$DURATION" --json "$@")"
+  idle_after="$(machine_idle)"
   after="$(server_cpu)"
-  python3 - "$out" "$before" "$after" <<'PY'
-import json, sys
+  python3 - "$out" "$before" "$after" "$idle_before" "$idle_after" <<'PY'
+import json, os, sys
 r = json.loads(sys.argv[1]); cpu = float(sys.argv[3]) - float(sys.argv[2])
+idle = (float(sys.argv[5]) - float(sys.argv[4])) / os.sysconf("SC_CLK_TCK") / os.cpu_count() / r["seconds"]
 print(f"  {r['rps']:.0f} req/s ({r['requests']} in {r['seconds']:.1f} s), statuses {r['statuses']}, errors {r['errors']}")
 print(f"  latency ms: p50 {r['p50_ms']:.2f}  p90 {r['p90_ms']:.2f}  p99 {r['p99_ms']:.2f}  max {r['max_ms']:.2f}")
-print(f"  server CPU: {cpu:.2f} s = {cpu / r['seconds'] * 100:.0f}% of one core, {cpu / max(r['requests'], 1) * 1e6:.0f} µs per request")
+print(f"  server CPU: {cpu:.2f} s = {cpu / r['seconds'] * 100:.0f}% of one core, {cpu / max(r['requests'], 1) * 1e6:.0f} µs per request; machine idle {idle * 100:.0f}%")
 PY
 }

@@ -4,16 +4,16 @@
 pub mod error;
 pub mod form;
 pub mod metrics;
+pub mod request_context;
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tower_http::request_id::{MakeRequestId, RequestId};
 
 pub use error::ApiError;
 
@@ -96,20 +96,6 @@ fn client_ip(
         }
     }
     peer.map(|ConnectInfo(addr)| addr.ip())
-}
-
-/// Request ids: 96 random bits, URL-safe base64. Not secrets, so they come from the
-/// thread's CSPRNG (seeded from the OS) rather than a system call per request.
-#[derive(Clone, Copy, Default)]
-pub struct RandomRequestId;
-
-impl MakeRequestId for RandomRequestId {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        use base64::Engine as _;
-        let bytes: [u8; 12] = rand::random();
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
-    }
 }
 
 /// Unknown path: JSON 404.

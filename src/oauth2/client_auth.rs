@@ -28,32 +28,58 @@ struct PresentedCredentials {
     secret: SecretString,
 }
 
-const AUTH_FAILED: &str = "client authentication failed";
+pub const AUTH_FAILED: &str = "client authentication failed";
 
-#[tracing::instrument(skip_all)]
+/// Credentials parsed from a request but not yet checked: the site the caller claims
+/// to be and the hash of the key it presented.
+#[derive(Debug, Clone)]
+pub struct PresentedClient {
+    pub site_id: i64,
+    pub key_hash: SecretHash,
+}
+
+/// Parses the caller's credentials; the errors are those of a malformed request.
+pub fn present(headers: &HeaderMap, params: &Params) -> Result<PresentedClient, ApiError> {
+    let presented = presented_credentials(headers, params)?;
+    let Some(site_id) = parse_site_id(&presented.client_id) else {
+        return Err(invalid_client(AUTH_FAILED));
+    };
+    Ok(PresentedClient {
+        site_id,
+        key_hash: SecretHash::of(presented.secret.expose_secret()),
+    })
+}
+
+/// Parses and checks the caller's credentials.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<AuthenticatedClient, ApiError> {
-    let presented = presented_credentials(headers, params)?;
-    let Some(site_id) = parse_site_id(&presented.client_id) else {
-        return Err(invalid_client(AUTH_FAILED));
-    };
-    let hash = SecretHash::of(presented.secret.expose_secret());
-    let key = state.store.find_api_key(&hash).await?;
+    let presented = present(headers, params)?;
+    verify(state, &presented).await
+}
+
+/// Checks presented credentials against the store, with an error that says why they fail.
+#[tracing::instrument(skip_all, fields(site_id = presented.site_id))]
+pub async fn verify(
+    state: &AppState,
+    presented: &PresentedClient,
+) -> Result<AuthenticatedClient, ApiError> {
+    let site_id = presented.site_id;
+    let key = state.store.find_api_key(&presented.key_hash).await?;
     let Some(key) = key else {
-        tracing::info!(site_id, "client authentication failed: unknown key");
+        tracing::info!("client authentication failed: unknown key");
         return Err(invalid_client(AUTH_FAILED));
     };
     // The hash lookup already matched; the constant-time check guards against any
     // collation or truncation surprise in the store.
-    if key.site_id != site_id || !hash.matches(&key.secret_hash) {
-        tracing::info!(site_id, "client authentication failed: key of another site");
+    if key.site_id != site_id || !presented.key_hash.matches(&key.secret_hash) {
+        tracing::info!("client authentication failed: key of another site");
         return Err(invalid_client(AUTH_FAILED));
     }
     if !key.site_active {
-        tracing::info!(site_id, "client authentication failed: site disabled");
+        tracing::info!("client authentication failed: site disabled");
         return Err(invalid_client("the site is disabled"));
     }
     let now = state.now();

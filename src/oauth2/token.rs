@@ -76,13 +76,17 @@ pub async fn token(
     let grant_type = params
         .non_empty("grant_type")
         .ok_or_else(|| invalid_request("grant_type is required"))?;
-    let client = client_auth::authenticate(&state, &headers, &params).await?;
+    let client = client_auth::present(&headers, &params)?;
     match grant_type {
-        "client_credentials" => Ok(client_credentials::grant(&state, client, &params)
+        // The grant checks the credentials itself, in the transaction that writes the token.
+        "client_credentials" => Ok(client_credentials::grant(&state, &client, &params)
             .await?
             .into_response()),
-        _ => Err(unsupported_grant_type(
-            "only grant_type=client_credentials is supported",
-        )),
+        _ => {
+            client_auth::verify(&state, &client).await?;
+            Err(unsupported_grant_type(
+                "only grant_type=client_credentials is supported",
+            ))
+        }
     }
 }

@@ -3,14 +3,15 @@
 use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
-use crate::secrets::TimedHash;
+use crate::secrets::{SecretHash, TimedHash};
 
-/// A token about to be stored.
+/// A token to issue to the holder of an API key: stored only if the key hashing to
+/// `key_hash` belongs to `site_id` and the site is active when it is written.
 #[derive(Debug, Clone)]
 pub struct NewAccessToken {
     pub hash: TimedHash,
+    pub key_hash: SecretHash,
     pub site_id: i64,
-    pub key_id: i64,
     pub scope: String,
     pub issued_at: Millis,
     pub expires_at: Millis,
@@ -45,9 +46,12 @@ const LIVE_TOKEN: &str = "SELECT t.site_id, t.key_id, t.scope, t.issued_at, t.ex
      WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.active";
 
 impl Store {
-    /// Stores a new token; committed with whatever other tokens and sessions are
-    /// being issued at the same moment (group commit).
-    pub async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
+    /// Authenticates the key and stores the token in one statement, committed with
+    /// whatever other tokens and sessions are being issued at the same moment (group
+    /// commit); also records the key's use. False, with nothing written, when the key
+    /// is unknown, belongs to another site, or its site is disabled: the caller finds
+    /// out which with [`Store::find_api_key`].
+    pub async fn issue_access_token(&self, token: &NewAccessToken) -> StoreResult<bool> {
         self.batcher
             .insert(Insert::AccessToken(token.clone()))
             .await

@@ -27,6 +27,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::ffi;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -52,7 +53,15 @@ macro_rules! on_store {
     };
     ($store:expr, write |$pool:ident| $body:expr) => {
         match $store.backend() {
-            $crate::store::Backend::Sqlite { writer: $pool, .. } => $body,
+            $crate::store::Backend::Sqlite {
+                writer: $pool,
+                write_gate,
+                ..
+            } => {
+                // Taken for the whole body: see `Backend::Sqlite::write_gate`.
+                let _turn = write_gate.lock().await;
+                $body
+            }
             $crate::store::Backend::Postgres($pool) => $body,
         }
     };
@@ -79,12 +88,32 @@ pub enum StoreError {
 impl StoreError {
     /// True when the error is a unique-constraint violation (a lost race on insert).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Sqlite(e) => matches!(
+                sqlite_extended_code(e),
+                Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            ),
+            _ => false,
+        }
     }
 
-    /// True when a referenced row is gone (e.g. a key deleted while a token was issued).
+    /// True when a referenced row is gone (e.g. a user deleted while a session started).
     pub fn is_foreign_key_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_foreign_key_violation(),
+            StoreError::Sqlite(e) => {
+                sqlite_extended_code(e) == Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn sqlite_extended_code(error: &rusqlite::Error) -> Option<std::ffi::c_int> {
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
+        _ => None,
     }
 }
 
@@ -95,6 +124,9 @@ pub enum Backend {
     Sqlite {
         reader: SqlitePool,
         writer: SqlitePool,
+        /// Held by every write: the writer pool's and the batch writer thread's
+        /// connections then never wait on each other's SQLite lock (see `batch`).
+        write_gate: Arc<tokio::sync::Mutex<()>>,
     },
     Postgres(PgPool),
 }
@@ -157,7 +189,7 @@ impl Store {
     /// Connects without migrating (used by `tessera migrate` to report progress itself).
     pub async fn connect(url: &str, sizes: &PoolSizes) -> StoreResult<Self> {
         let scheme = url.split(':').next().unwrap_or_default();
-        let (mut direct, mut checkpointer) = (None, None);
+        let (mut direct, mut checkpointer, mut sqlite_file) = (None, None, None);
         let backend = match scheme {
             "postgres" | "postgresql" => {
                 let options = PgConnectOptions::from_str(url)?;
@@ -184,6 +216,7 @@ impl Store {
                 // The writer has created the file; an in-memory database has none.
                 let path = base.get_filename().to_path_buf();
                 if path.is_file() {
+                    sqlite_file = Some(path.clone());
                     let reads = direct::DirectReads::open(&path, sizes.sqlite_readers as usize)?;
                     direct = Some(Arc::new(reads));
                     // Once a thread checkpoints, the writer must not (see `checkpoint`).
@@ -200,7 +233,11 @@ impl Store {
                     .test_before_acquire(false)
                     .connect_with(base.read_only(true))
                     .await?;
-                Backend::Sqlite { reader, writer }
+                Backend::Sqlite {
+                    reader,
+                    writer,
+                    write_gate: Arc::default(),
+                }
             }
             other => {
                 return Err(StoreError::UnsupportedUrl {
@@ -208,7 +245,11 @@ impl Store {
                 })
             }
         };
-        let batcher = batch::WriteBatcher::spawn(backend.clone());
+        let batcher = batch::WriteBatcher::spawn(
+            backend.clone(),
+            sqlite_file.as_deref(),
+            checkpointer.is_some(),
+        );
         Ok(Self {
             backend,
             batcher,
@@ -291,7 +332,7 @@ impl Store {
     /// Closes every pool (waits for connections in use to be returned).
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { reader, writer } => {
+            Backend::Sqlite { reader, writer, .. } => {
                 reader.close().await;
                 writer.close().await;
             }

@@ -97,6 +97,7 @@ impl Store {
         self.batcher
             .insert(Insert::Session(session.clone(), None))
             .await
+            .map(drop)
     }
 
     /// The live session with this hash, if any (no write; see [`Store::slide_session`]).
@@ -188,6 +189,7 @@ impl Store {
         self.batcher
             .insert(Insert::Session(session.clone(), Some(event.clone())))
             .await
+            .map(drop)
     }
 
     /// Ends one session: of `site_id` only when it is given (a site's server can never

@@ -1,37 +1,72 @@
-//! Group commit of tokens and sessions: every row committed, a bad row fails alone.
+//! Group commit of tokens and sessions: every row committed, a token only for a key
+//! that matches, a bad row fails alone.
 
 use std::sync::Arc;
 
 use tessera::clock::Clock;
-use tessera::secrets::TimedHash;
+use tessera::secrets::{SecretHash, TimedHash};
 use tessera::store::access_tokens::NewAccessToken;
+use tessera::store::api_keys::LAST_USED_RESOLUTION_MS;
+use tessera::store::audit::{Actor, NewAuditEvent};
+use tessera::store::sessions::{NewSession, SessionKind};
+use tessera::store::users::SsoProfile;
+use tessera::store::Store;
 
 use crate::both_stores;
 
-fn token(app_site: i64, key_id: i64, n: usize, now: i64) -> NewAccessToken {
+fn token(site_id: i64, api_key: &str, n: usize, now: i64) -> NewAccessToken {
     NewAccessToken {
         hash: TimedHash::of(&format!("token-{n}")),
-        site_id: app_site,
-        key_id,
+        key_hash: SecretHash::of(api_key),
+        site_id,
         scope: "accounts".into(),
         issued_at: now,
         expires_at: now + 60_000,
     }
 }
 
+fn session(site_id: i64, user_id: i64, n: usize, now: i64) -> NewSession {
+    NewSession {
+        hash: TimedHash::of(&format!("session-{n}")),
+        site_id,
+        user_id,
+        kind: SessionKind::Server,
+        created_at: now,
+        idle_expires_at: now + 60_000,
+        expires_at: now + 120_000,
+        reverify_at: None,
+    }
+}
+
+async fn sso_user(store: &Store, site_id: i64, now: i64) -> i64 {
+    let profile = SsoProfile {
+        external_id: "u1".into(),
+        display_name: "U".into(),
+        email: None,
+        photo_url: None,
+        social_data: None,
+        replace_all: true,
+    };
+    store
+        .upsert_sso_user(site_id, &profile, now)
+        .await
+        .unwrap()
+        .user_id
+}
+
 both_stores! {
-    async fn concurrent_inserts_are_all_committed(app) {
+    async fn concurrent_issues_are_all_committed(app) {
         let now = app.clock.now_ms();
         let store = Arc::new(app.store.clone());
         let tasks: Vec<_> = (0..400)
             .map(|n| {
                 let store = store.clone();
-                let t = token(app.site_id, app.key_id, n, now);
-                tokio::spawn(async move { store.insert_access_token(&t).await })
+                let t = token(app.site_id, &app.api_key, n, now);
+                tokio::spawn(async move { store.issue_access_token(&t).await })
             })
             .collect();
         for t in tasks {
-            t.await.unwrap().expect("insert");
+            assert!(t.await.unwrap().expect("issue"), "issued");
         }
         for n in [0, 199, 399] {
             let found = app.store.find_access_token(&TimedHash::of(&format!("token-{n}")), now).await.unwrap();
@@ -39,16 +74,66 @@ both_stores! {
         }
     }
 
+    async fn tokens_are_issued_only_for_a_matching_key_of_an_active_site(app) {
+        let now = app.clock.now_ms();
+        let other = app.store.create_site("Other", &[], now, &Actor::Cli).await.unwrap();
+        let disabled = app.store.create_site("Disabled", &[], now, &Actor::Cli).await.unwrap();
+        assert!(app.store.set_site_active(disabled.site_id, false, now, &Actor::Cli).await.unwrap());
+        let other_key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_string();
+        let disabled_key = secrecy::ExposeSecret::expose_secret(&disabled.api_key).to_string();
+        // One batch: the good rows around the bad ones.
+        let cases = [
+            (token(app.site_id, &app.api_key, 0, now), true),
+            (token(app.site_id, "tsk_unknown", 1, now), false),
+            (token(app.site_id, &other_key, 2, now), false), // another site's key
+            (token(other.site_id, &app.api_key, 3, now), false), // claims the wrong site
+            (token(disabled.site_id, &disabled_key, 4, now), false),
+            (token(other.site_id, &other_key, 5, now), true),
+        ];
+        let store = Arc::new(app.store.clone());
+        let tasks: Vec<_> = cases
+            .iter()
+            .map(|(t, _)| {
+                let (store, t) = (store.clone(), t.clone());
+                tokio::spawn(async move { store.issue_access_token(&t).await })
+            })
+            .collect();
+        for (n, (task, (_, expected))) in tasks.into_iter().zip(&cases).enumerate() {
+            assert_eq!(task.await.unwrap().expect("no store error"), *expected, "case {n}");
+            let found = app.store.find_access_token(&TimedHash::of(&format!("token-{n}")), now).await.unwrap();
+            assert_eq!(found.is_some(), *expected, "case {n} stored");
+        }
+        let found = app.store.find_access_token(&TimedHash::of("token-5"), now).await.unwrap().unwrap();
+        assert_eq!((found.site_id, found.key_id), (other.site_id, other.key_id));
+    }
+
+    async fn issuing_records_the_key_use_at_most_once_a_minute(app) {
+        let now = app.clock.now_ms();
+        let last_used = || async {
+            app.store.list_api_keys(app.site_id).await.unwrap()[0].last_used_at
+        };
+        assert_eq!(last_used().await, None);
+        assert!(app.store.issue_access_token(&token(app.site_id, &app.api_key, 0, now)).await.unwrap());
+        assert_eq!(last_used().await, Some(now));
+        let soon = now + LAST_USED_RESOLUTION_MS - 1;
+        assert!(app.store.issue_access_token(&token(app.site_id, &app.api_key, 1, soon)).await.unwrap());
+        assert_eq!(last_used().await, Some(now), "not rewritten within the resolution");
+        let later = now + LAST_USED_RESOLUTION_MS;
+        assert!(app.store.issue_access_token(&token(app.site_id, &app.api_key, 2, later)).await.unwrap());
+        assert_eq!(last_used().await, Some(later));
+    }
+
     async fn a_bad_row_fails_alone(app) {
         let now = app.clock.now_ms();
+        let user_id = sso_user(&app.store, app.site_id, now).await;
         let store = Arc::new(app.store.clone());
         let tasks: Vec<_> = (0..100)
             .map(|n| {
                 let store = store.clone();
-                // Row 50 references a key that does not exist.
-                let key_id = if n == 50 { 987_654 } else { app.key_id };
-                let t = token(app.site_id, key_id, n, now);
-                tokio::spawn(async move { store.insert_access_token(&t).await })
+                // Row 50 references a user that does not exist.
+                let user_id = if n == 50 { 987_654 } else { user_id };
+                let s = session(app.site_id, user_id, n, now);
+                tokio::spawn(async move { store.create_session(&s).await })
             })
             .collect();
         let mut failures = 0;
@@ -63,7 +148,29 @@ both_stores! {
             }
         }
         assert_eq!(failures, 1);
-        assert!(app.store.find_access_token(&TimedHash::of("token-49"), now).await.unwrap().is_some());
-        assert!(app.store.find_access_token(&TimedHash::of("token-50"), now).await.unwrap().is_none());
+        assert!(app.store.find_session(&TimedHash::of("session-49"), now).await.unwrap().is_some());
+        assert!(app.store.find_session(&TimedHash::of("session-50"), now).await.unwrap().is_none());
+    }
+
+    async fn a_session_and_its_audit_event_are_written_together_or_not_at_all(app) {
+        let now = app.clock.now_ms();
+        let user_id = sso_user(&app.store, app.site_id, now).await;
+        let before = app.store.list_audit(app.site_id, None, 100).await.unwrap().len();
+        let event = || NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login");
+        let store = Arc::new(app.store.clone());
+        // In one batch: a good login, and one whose user does not exist.
+        let tasks: Vec<_> = [(0, user_id), (1, 987_654)]
+            .into_iter()
+            .map(|(n, user_id)| {
+                let (store, s, e) = (store.clone(), session(app.site_id, user_id, n, now), event());
+                tokio::spawn(async move { store.create_session_audited(&s, &e).await })
+            })
+            .collect();
+        let outcomes: Vec<_> = futures_util::future::join_all(tasks).await.into_iter().map(|t| t.unwrap()).collect();
+        assert!(outcomes[0].is_ok());
+        assert!(outcomes[1].as_ref().unwrap_err().is_foreign_key_violation());
+        let after = app.store.list_audit(app.site_id, None, 100).await.unwrap().len();
+        assert_eq!(after, before + 1, "only the good login's event");
+        assert!(app.store.find_session(&TimedHash::of("session-0"), now).await.unwrap().is_some());
     }
 }

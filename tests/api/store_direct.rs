@@ -62,10 +62,10 @@ both_stores! {
         // Access tokens.
         let token = secrets::new_timed_secret(now);
         let token_hash = TimedHash::of(secrecy::ExposeSecret::expose_secret(&token));
-        store.insert_access_token(&NewAccessToken {
-            hash: token_hash.clone(), site_id: app.site_id, key_id: app.key_id,
+        assert!(store.issue_access_token(&NewAccessToken {
+            hash: token_hash.clone(), key_hash: SecretHash::of(&app.api_key), site_id: app.site_id,
             scope: "accounts admin".into(), issued_at: now - 10, expires_at: now + 3_600_000,
-        }).await.unwrap();
+        }).await.unwrap());
         for hash in [token_hash.clone(), TimedHash::of("not-a-token")] {
             let direct = store.find_access_token(&hash, now).await.unwrap();
             assert_eq!(direct, pool.find_access_token(&hash, now).await.unwrap());
