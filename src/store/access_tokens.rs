@@ -46,7 +46,7 @@ const LIVE_TOKEN: &str = "SELECT t.site_id, t.key_id, t.scope, t.issued_at, t.ex
      WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.active";
 
 impl Store {
-    /// Authenticates the key and stores the token in one statement, committed with
+    /// Authenticates the key and stores the token in one transaction, committed with
     /// whatever other tokens and sessions are being issued at the same moment (group
     /// commit); also records the key's use. False, with nothing written, when the key
     /// is unknown, belongs to another site, or its site is disabled: the caller finds

@@ -90,24 +90,23 @@ impl Batch<'_> {
                         .fetch_all(&mut *tx)
                         .await?;
                 }
-                if !sessions.is_empty() {
-                    let mut insert = QueryBuilder::new(
-                        "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
-                         idle_expires_at, expires_at, reverify_at) ",
-                    );
-                    insert.push_values(&sessions, |mut row, s| {
-                        row.push_bind(s.hash.as_bytes())
-                            .push_bind(s.site_id)
-                            .push_bind(s.user_id)
-                            .push_bind(s.kind.as_str())
-                            .push_bind(s.created_at)
-                            .push_bind(s.created_at)
-                            .push_bind(s.idle_expires_at)
-                            .push_bind(s.expires_at)
-                            .push_bind(s.reverify_at);
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
+                // Not empty: a batch without sessions took the branch above.
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
+                     idle_expires_at, expires_at, reverify_at) ",
+                );
+                insert.push_values(&sessions, |mut row, s| {
+                    row.push_bind(s.hash.as_bytes())
+                        .push_bind(s.site_id)
+                        .push_bind(s.user_id)
+                        .push_bind(s.kind.as_str())
+                        .push_bind(s.created_at)
+                        .push_bind(s.created_at)
+                        .push_bind(s.idle_expires_at)
+                        .push_bind(s.expires_at)
+                        .push_bind(s.reverify_at);
+                });
+                insert.build().execute(&mut *tx).await?;
                 if !events.is_empty() {
                     let mut insert = QueryBuilder::new(
                         "INSERT INTO audit_events (site_id, at, actor, action, outcome, client_ip, detail) ",
