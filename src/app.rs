@@ -18,7 +18,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{accounts, cookie_login, embed, oauth2, ops, password, purge, sessions};
+use crate::{accounts, admin, cookie_login, embed, oauth2, ops, password, purge, sessions};
 
 pub struct AppInner {
     pub store: Store,
@@ -73,7 +73,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::routes())
         .merge(cookie_login::routes())
         .merge(password::routes())
-        .merge(embed::routes());
+        .merge(embed::routes())
+        .merge(admin::api::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

@@ -1,9 +1,16 @@
 //! Tessera: a multi-tenant login service for platforms embedded in other web sites.
 //!
-//! Where each login flow lives:
+//! Where each capability lives:
 //! - [`oauth2`]: site servers trade `site_id:api_key` for a bearer token.
+//! - [`accounts`]: site servers sign their users in and out (SPEC §3).
+//! - [`sessions`]: session lookup and browser logout, shared by every flow.
+//! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
+//! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
+//! - [`embed`]: the embed script, its public site configuration and the demo.
+//! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
 //! - [`store`]: SQLite or PostgreSQL, one set of queries for both.
-//! - [`cli`]: the `tessera` command (server, sites, keys).
+//! - [`http`]: body reading, parameters, client IP, errors, metrics.
+//! - [`cli`]: the `tessera` command (server and the operators' commands).
 
 pub mod accounts;
 pub mod admin;

@@ -7,6 +7,14 @@ use crate::store::users::Ban;
 pub const MAX_REASON_CHARS: usize = 500;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
+/// A refused ban: the field at fault (`until`, `reason`, `note`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BanError {
+    pub field: &'static str,
+    pub message: String,
+}
+
 /// A ban starting `now`: permanent without `until`, else until that time, which must
 /// be in the future. The reason (shown to the user) is required; the note is private.
 pub fn new_ban(
@@ -14,28 +22,43 @@ pub fn new_ban(
     until: Option<Millis>,
     reason: &str,
     note: &str,
-) -> Result<Ban, String> {
+) -> Result<Ban, BanError> {
+    let fail = |field: &'static str, message: String| BanError { field, message };
+    check_ban(now, until, reason, note).map_err(|(field, m)| fail(field, m))
+}
+
+fn check_ban(
+    now: Millis,
+    until: Option<Millis>,
+    reason: &str,
+    note: &str,
+) -> Result<Ban, (&'static str, String)> {
     if let Some(until) = until {
         if until <= now {
-            return Err("the ban end (--until) must be in the future".into());
+            return Err(("until", "the ban end (until) must be in the future".into()));
         }
     }
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err("the ban reason must not be empty".into());
+        return Err(("reason", "the ban reason must not be empty".into()));
     }
     if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(format!(
-            "the ban reason must be at most {MAX_REASON_CHARS} characters"
+        return Err((
+            "reason",
+            format!("the ban reason must be at most {MAX_REASON_CHARS} characters"),
         ));
     }
     if reason.chars().any(char::is_control) {
-        return Err("the ban reason must not contain control characters".into());
+        return Err((
+            "reason",
+            "the ban reason must not contain control characters".into(),
+        ));
     }
     let note = note.trim();
     if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(format!(
-            "the ban note must be at most {MAX_NOTE_CHARS} characters"
+        return Err((
+            "note",
+            format!("the ban note must be at most {MAX_NOTE_CHARS} characters"),
         ));
     }
     // A moderator's note may span lines; other control characters are garbage.
@@ -43,7 +66,10 @@ pub fn new_ban(
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err("the ban note must not contain control characters".into());
+        return Err((
+            "note",
+            "the ban note must not contain control characters".into(),
+        ));
     }
     Ok(Ban {
         banned_at: now,

@@ -1,4 +1,4 @@
-//! Validation of administrator input (site names, origins, labels).
+//! Validation of administrator input (site names, origins, labels, user fields).
 
 use url::Url;
 
@@ -59,6 +59,52 @@ pub fn origins(raw: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// A trimmed text field within `min..=max` characters, without control characters.
+pub fn text_field(what: &str, raw: &str, min: usize, max: usize) -> Result<String, String> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars < min {
+        return Err(format!("the {what} must not be empty"));
+    }
+    if chars > max {
+        return Err(format!("the {what} must be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("the {what} must not contain control characters"));
+    }
+    Ok(text.to_string())
+}
+
+/// A local user name: 1–150 characters, no spaces.
+pub fn username(raw: &str) -> Result<String, String> {
+    let name = text_field("user name", raw, 1, 150)?;
+    if name.chars().any(char::is_whitespace) {
+        return Err("the user name must not contain spaces".into());
+    }
+    Ok(name)
+}
+
+/// An email address as far as it can be checked without sending mail.
+pub fn email(raw: &str) -> Result<String, String> {
+    let email = text_field("email", raw, 3, 254)?;
+    let plausible = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if !plausible || email.chars().any(char::is_whitespace) {
+        return Err(format!("{email:?} is not an email address"));
+    }
+    Ok(email)
+}
+
+/// One of the roles of SPEC §1.
+pub fn role(raw: &str) -> Result<String, String> {
+    crate::store::users::ROLES
+        .into_iter()
+        .find(|r| *r == raw)
+        .map(str::to_string)
+        .ok_or_else(|| format!("{raw:?} is not a role; use user, agent or admin"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +148,18 @@ mod tests {
         assert!(site_name("a\nb").is_err());
         assert_eq!(key_label("").unwrap(), "");
         assert!(key_label("\u{7}").is_err());
+    }
+
+    #[test]
+    fn user_fields() {
+        assert_eq!(username(" ann ").unwrap(), "ann");
+        assert!(username("a b").is_err());
+        assert!(username("").is_err());
+        assert_eq!(email("ann@example.com").unwrap(), "ann@example.com");
+        for bad in ["ann", "@example.com", "ann@example", "a n@example.com"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+        assert_eq!(role("agent").unwrap(), "agent");
+        assert!(role("root").is_err());
     }
 }

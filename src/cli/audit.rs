@@ -1,10 +1,9 @@
-//! `tessera audit …`: reading a site's audit log.
+//! `tessera audit …`: a site's audit log, through the admin service layer.
 
 use clap::Subcommand;
-use serde_json::json;
 
-use super::sites::no_such_site;
-use super::{site_id_arg, time_text, CliResult, Output};
+use super::{ctx, site_id_arg, CliResult, Output};
+use crate::admin::audit::{self, AuditQuery, CsvExport};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -14,11 +13,31 @@ pub enum AuditCommand {
         #[arg(value_parser = site_id_arg)]
         site: i64,
         /// How many events (1–1000).
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        #[arg(long, default_value_t = 50)]
         limit: i64,
         /// Only events older than this event id (to page back).
         #[arg(long)]
         before: Option<i64>,
+        /// Only this action, e.g. user.login
+        #[arg(long)]
+        action: Option<String>,
+        /// Only events about this user.
+        #[arg(long)]
+        user_id: Option<i64>,
+        /// Only success or failure.
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+    /// Every event (with the same filters) as CSV on stdout, streamed.
+    Export {
+        #[arg(value_parser = site_id_arg)]
+        site: i64,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        user_id: Option<i64>,
+        #[arg(long)]
+        outcome: Option<String>,
     },
 }
 
@@ -28,40 +47,61 @@ pub async fn run(cmd: AuditCommand, store: &Store, out: &Output) -> CliResult {
             site,
             limit,
             before,
+            action,
+            user_id,
+            outcome,
         } => {
-            if store.get_site(site).await?.is_none() {
-                return Err(no_such_site(site));
-            }
-            let events = store.list_audit(site, before, limit).await?;
-            let list: Vec<_> = events
-                .iter()
-                .map(|e| {
-                    json!({
-                        "event_id": e.event_id, "at": time_text(Some(e.at)), "actor": e.actor,
-                        "action": e.action, "outcome": e.outcome, "client_ip": e.client_ip,
-                        "detail": e.detail,
-                    })
-                })
-                .collect();
-            out.emit(json!({ "site_id": site, "events": list }), || {
+            super::sites::require_site(store, site).await?;
+            let query = AuditQuery {
+                limit: Some(limit),
+                before,
+                action,
+                user_id,
+                outcome,
+            };
+            let page = audit::list(&ctx(store, site), &query).await?;
+            let mut json = serde_json::to_value(&page)?;
+            json["site_id"] = site.into();
+            out.emit(json, || {
                 let mut text = format!(
                     "{:<8} {:<21} {:<16} {:<22} {:<8} {:<16} DETAIL",
                     "EVENT", "AT", "ACTOR", "ACTION", "OUTCOME", "CLIENT_IP"
                 );
-                for e in &events {
+                for e in &page.events {
                     text.push_str(&format!(
                         "\n{:<8} {:<21} {:<16} {:<22} {:<8} {:<16} {}",
                         e.event_id,
-                        crate::clock::rfc3339(e.at),
+                        e.at,
                         e.actor,
                         e.action,
                         e.outcome,
                         e.client_ip.as_deref().unwrap_or("-"),
-                        e.detail.0
+                        e.detail
                     ));
                 }
                 text
             });
+        }
+        AuditCommand::Export {
+            site,
+            action,
+            user_id,
+            outcome,
+        } => {
+            use std::io::Write as _;
+            super::sites::require_site(store, site).await?;
+            let query = AuditQuery {
+                action,
+                user_id,
+                outcome,
+                ..AuditQuery::default()
+            };
+            let mut export = CsvExport::new(&ctx(store, site), &query)?;
+            let mut stdout = std::io::stdout().lock();
+            while let Some(chunk) = export.next_chunk().await? {
+                stdout.write_all(chunk.as_bytes())?;
+            }
+            stdout.flush()?;
         }
     }
     Ok(())

@@ -1,14 +1,9 @@
-//! `tessera key …`
+//! `tessera key …`: a thin printer over the admin service layer (`admin::keys`).
 
 use clap::Subcommand;
-use secrecy::ExposeSecret;
-use serde_json::json;
 
-use super::sites::no_such_site;
-use super::{site_id_arg, time_text, CliError, CliResult, Output};
-use crate::admin::validate;
-use crate::clock::{Clock, SystemClock};
-use crate::store::audit::Actor;
+use super::{ctx, site_id_arg, CliResult, Output};
+use crate::admin::keys::{self, NewKey};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -34,56 +29,35 @@ pub enum KeyCommand {
 }
 
 pub async fn run(cmd: KeyCommand, store: &Store, out: &Output) -> CliResult {
-    let now = SystemClock.now_ms();
     match cmd {
         KeyCommand::Create { site, label } => {
-            let label = validate::key_label(&label)?;
-            let created = store
-                .create_api_key(site, &label, now, &Actor::Cli)
-                .await?
-                .ok_or_else(|| no_such_site(site))?;
-            let key = created.api_key.expose_secret();
-            out.emit(
-                json!({ "key_id": created.key_id, "site_id": site, "api_key": key }),
-                || {
-                    format!(
-                        "Created key {} for site {site}.\nAPI key (shown once, store it now): {key}",
-                        created.key_id
-                    )
-                },
-            );
+            let created = keys::create(&ctx(store, site), &NewKey { label }).await?;
+            let mut json = serde_json::to_value(&created)?;
+            json["site_id"] = site.into();
+            out.emit(json, || {
+                format!(
+                    "Created key {} for site {site}.\nAPI key (shown once, store it now): {}",
+                    created.key_id, created.api_key
+                )
+            });
         }
         KeyCommand::List { site } => {
-            if store.get_site(site).await?.is_none() {
-                return Err(no_such_site(site));
-            }
-            let keys = store.list_api_keys(site).await?;
-            let list: Vec<_> = keys
-                .iter()
-                .map(|k| {
-                    json!({
-                        "key_id": k.key_id, "prefix": k.prefix, "label": k.label,
-                        "created_at": time_text(Some(k.created_at)),
-                        "last_used_at": time_text(k.last_used_at),
-                    })
-                })
-                .collect();
-            out.emit(json!({ "site_id": site, "keys": list }), || {
+            super::sites::require_site(store, site).await?;
+            let list = keys::list(&ctx(store, site)).await?;
+            let mut json = serde_json::to_value(&list)?;
+            json["site_id"] = site.into();
+            out.emit(json, || {
                 let mut text = format!(
                     "{:<8} {:<14} {:<21} {:<21} LABEL",
                     "KEY_ID", "PREFIX", "CREATED", "LAST_USED"
                 );
-                for k in &keys {
-                    let used = k
-                        .last_used_at
-                        .map(crate::clock::rfc3339)
-                        .unwrap_or_else(|| "never".into());
+                for k in &list.keys {
                     text.push_str(&format!(
                         "\n{:<8} {:<14} {:<21} {:<21} {}",
                         k.key_id,
                         k.prefix,
-                        crate::clock::rfc3339(k.created_at),
-                        used,
+                        k.created_at,
+                        k.last_used_at.as_deref().unwrap_or("never"),
                         k.label
                     ));
                 }
@@ -91,11 +65,9 @@ pub async fn run(cmd: KeyCommand, store: &Store, out: &Output) -> CliResult {
             });
         }
         KeyCommand::Delete { site, key_id } => {
-            if !store.delete_api_key(site, key_id, now, &Actor::Cli).await? {
-                return Err(CliError(format!("site {site} has no key {key_id}")));
-            }
+            keys::delete(&ctx(store, site), key_id).await?;
             out.emit(
-                json!({ "deleted": true, "site_id": site, "key_id": key_id }),
+                serde_json::json!({ "deleted": true, "site_id": site, "key_id": key_id }),
                 || format!("Deleted key {key_id} of site {site}; its tokens no longer work."),
             );
         }

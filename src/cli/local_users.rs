@@ -8,10 +8,11 @@ use tokio::io::AsyncReadExt as _;
 
 use super::sites::no_such_site;
 use super::{site_id_arg, CliError, CliResult, Output};
+use crate::admin::users::{self, NewUser};
 use crate::clock::{Clock, SystemClock};
 use crate::password::hashing::{self, MAX_PASSWORD_CHARS};
 use crate::store::audit::Actor;
-use crate::store::users::{NewLocalUser, ROLES};
+use crate::store::users::ROLES;
 use crate::store::Store;
 
 /// `tessera user set-password SITE USER_ID --password-stdin`
@@ -69,72 +70,28 @@ pub async fn set_password(args: SetPasswordArgs, store: &Store, out: &Output) ->
 }
 
 pub async fn create(args: CreateArgs, store: &Store, out: &Output) -> CliResult {
-    let username = text_field("user name", &args.username, 1, 150)?;
-    if username.chars().any(char::is_whitespace) {
-        return Err(CliError("the user name must not contain spaces".into()));
-    }
-    let email = match args.email.as_deref() {
-        Some(raw) => {
-            let email = text_field("email", raw, 3, 254)?;
-            let plausible = email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-            if !plausible || email.chars().any(char::is_whitespace) {
-                return Err(CliError(format!("{email:?} is not an email address")));
-            }
-            Some(email)
-        }
-        None => None,
-    };
-    let first_name = text_field("first name", &args.first_name, 0, 100)?;
-    let last_name = text_field("last name", &args.last_name, 0, 100)?;
     let password = read_password().await?;
-    if store.get_site(args.site).await?.is_none() {
-        return Err(no_such_site(args.site));
-    }
-    let password_hash = hash(password).await?;
-    let user = NewLocalUser {
-        site_id: args.site,
-        username: username.clone(),
-        email,
-        first_name,
-        last_name,
-        role: args.role,
-        password_hash,
+    let new = NewUser {
+        username: args.username,
+        password,
+        email: args.email,
+        first_name: args.first_name,
+        last_name: args.last_name,
+        role: Some(args.role),
     };
-    let user_id = store
-        .create_local_user(&user, SystemClock.now_ms(), &Actor::Cli)
-        .await?
-        .ok_or_else(|| {
-            CliError(format!(
-                "site {} already has a user named {username:?}",
-                args.site
-            ))
-        })?;
-    out.emit(json!({ "user_id": user_id, "site_id": args.site }), || {
-        format!("Created user {user_id} ({username}) on site {}.", args.site)
+    super::sites::require_site(store, args.site).await?;
+    let user = users::create(&super::ctx(store, args.site), &new, None).await?;
+    let mut json = serde_json::to_value(&user)?;
+    json["site_id"] = args.site.into();
+    out.emit(json, || {
+        format!(
+            "Created user {} ({}) on site {}.",
+            user.user_id,
+            user.username.as_deref().unwrap_or_default(),
+            args.site
+        )
     });
     Ok(())
-}
-
-/// A trimmed text field within `min..=max` characters, without control characters.
-fn text_field(what: &str, raw: &str, min: usize, max: usize) -> Result<String, CliError> {
-    let text = raw.trim();
-    let chars = text.chars().count();
-    if chars < min {
-        return Err(CliError(format!("the {what} must not be empty")));
-    }
-    if chars > max {
-        return Err(CliError(format!(
-            "the {what} must be at most {max} characters"
-        )));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(CliError(format!(
-            "the {what} must not contain control characters"
-        )));
-    }
-    Ok(text.to_string())
 }
 
 /// The password on stdin, without its final line break, checked against the policy.

@@ -56,9 +56,12 @@ pub enum Command {
     Key(keys::KeyCommand),
     /// Start Tessera and a demo customer site on localhost, and print the URL to open.
     Demo(demo::DemoArgs),
-    /// Create local users, set passwords (from stdin), ban and unban users.
+    /// Create, list, show, ban, deactivate, log out and delete users.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// End one session of a user.
+    #[command(subcommand)]
+    Session(users::SessionCommand),
     /// Read a site's audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -157,6 +160,9 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Demo(args) => demo::run(args, database_url, &out).await,
         Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
+        Command::Session(cmd) => {
+            users::run_session(cmd, &open_store(database_url).await?, &out).await
+        }
         Command::Audit(cmd) => audit::run(cmd, &open_store(database_url).await?, &out).await,
         Command::JwtKeys(cmd) => jwt_keys::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Config(ConfigCommand::Example) => {
@@ -210,4 +216,16 @@ fn site_id_arg(text: &str) -> Result<i64, String> {
 fn time_text(ms: Option<i64>) -> Value {
     ms.map(|ms| Value::String(crate::clock::rfc3339(ms)))
         .unwrap_or(Value::Null)
+}
+
+/// The admin service layer's context for an operator acting on `site_id` now.
+fn ctx(store: &Store, site_id: i64) -> crate::admin::Ctx<'_> {
+    use crate::clock::Clock as _;
+    crate::admin::Ctx {
+        store,
+        site_id,
+        actor: crate::store::audit::Actor::Cli,
+        client_ip: None,
+        now: crate::clock::SystemClock.now_ms(),
+    }
 }

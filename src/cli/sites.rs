@@ -1,5 +1,6 @@
 //! `tessera site …`
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -7,9 +8,11 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{site_id_arg, time_text, CliError, CliResult, Output};
+use crate::admin::site::{self, AccountHandlingPatch, SitePatch};
 use crate::admin::validate;
 use crate::clock::{Clock, SystemClock};
-use crate::cookie_login::settings::{CookieLoginArgs, CookieLoginChanges};
+use crate::cookie_login::patch::{CookieLoginPatch, EndpointPolicy, HeaderEntry};
+use crate::cookie_login::settings::CookieLoginView;
 use crate::store::audit::Actor;
 use crate::store::Store;
 
@@ -35,6 +38,8 @@ pub enum SiteCommand {
         /// Password login requires the site's api_key.
         #[arg(long)]
         api_key_mandatory: Option<bool>,
+        #[command(flatten)]
+        accounts: AccountArgs,
         #[command(flatten)]
         cookie: CookieArgs,
     },
@@ -68,7 +73,7 @@ pub struct CookieArgs {
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     headers: Vec<String>,
     /// Remove every custom header.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "headers")]
     clear_headers: bool,
     /// Verification timeout in milliseconds (1 to 10000; default 3000).
     #[arg(long, value_name = "MS")]
@@ -76,20 +81,68 @@ pub struct CookieArgs {
     /// How long a cookie-login session lasts before it is verified again, e.g. 24h.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     reverify_interval: Option<Duration>,
+    /// Accept an http:// endpoint or an internal address (development and tests; the
+    /// server must run with the same option for logins to reach it).
+    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_ENDPOINTS")]
+    allow_private_endpoints: bool,
+}
+
+/// The account-handling switches of `site configure` (SPEC §6.1).
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Hide the platform's own sign-in in the widget (the site logs users in).
+    #[arg(long, value_name = "BOOL")]
+    disable_account_handling: Option<bool>,
+    #[arg(long, value_name = "BOOL")]
+    disable_avatar_changing: Option<bool>,
+    #[arg(long, value_name = "BOOL")]
+    disable_display_name_changing: Option<bool>,
 }
 
 impl CookieArgs {
-    fn changes(&self) -> Result<CookieLoginChanges, CliError> {
-        CookieLoginChanges::validate(&CookieLoginArgs {
-            cookie_name: self.cookie_name.as_deref(),
-            endpoint: self.cookie_endpoint.as_deref(),
-            maps: &self.maps,
-            headers: &self.headers,
-            clear_headers: self.clear_headers,
+    /// The options as the admin API's patch, so both are validated by one rule.
+    fn patch(&self) -> Result<CookieLoginPatch, CliError> {
+        let mut mapping = BTreeMap::new();
+        for raw in &self.maps {
+            let (field, path) = raw.split_once('=').ok_or_else(|| {
+                CliError(format!(
+                    "mapping {raw:?} must look like FIELD=PATH, e.g. uid=user.id"
+                ))
+            })?;
+            if mapping
+                .insert(field.trim().to_string(), path.to_string())
+                .is_some()
+            {
+                return Err(CliError(format!(
+                    "field {} is mapped more than once",
+                    field.trim()
+                )));
+            }
+        }
+        let headers = if self.clear_headers {
+            Some(Vec::new())
+        } else if self.headers.is_empty() {
+            None
+        } else {
+            let entries = self.headers.iter().map(|raw| {
+                let (name, value) = raw.split_once(':').ok_or_else(|| {
+                    CliError("a custom header must look like 'Name: value'".into())
+                })?;
+                Ok(HeaderEntry {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                })
+            });
+            Some(entries.collect::<Result<Vec<_>, CliError>>()?)
+        };
+        Ok(CookieLoginPatch {
+            cookie_name: self.cookie_name.clone(),
+            endpoint: self.cookie_endpoint.clone(),
+            mapping: (!mapping.is_empty()).then_some(mapping),
+            headers,
             timeout_ms: self.cookie_timeout_ms,
-            reverify_interval: self.reverify_interval,
+            reverify_interval_s: self.reverify_interval.map(|d| d.as_secs()),
         })
-        .map_err(CliError)
     }
 }
 
@@ -141,46 +194,31 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
             site,
             origins,
             api_key_mandatory,
+            accounts,
             cookie,
         } => {
-            let cookie_changes = cookie.changes()?;
-            let origins = if origins.is_empty() {
-                None
-            } else {
-                Some(validate::origins(&origins)?)
-            };
-            let found = store
-                .configure_site(
-                    site,
-                    origins.as_deref(),
-                    |settings| {
-                        if let Some(v) = api_key_mandatory {
-                            settings.api_key_mandatory = v;
-                        }
-                        cookie_changes.apply(&mut settings.cookie_login);
-                    },
-                    now,
-                    &Actor::Cli,
-                )
-                .await?;
-            if !found {
-                return Err(no_such_site(site));
-            }
-            let updated = store
-                .get_site(site)
-                .await?
-                .ok_or_else(|| no_such_site(site))?;
-            out.emit(
-                json!({
-                    "site_id": site, "origins": updated.origins,
-                    "api_key_mandatory": updated.settings.api_key_mandatory,
-                    "cookie_login": updated.settings.cookie_login.as_ref().map(|c| c.public_view()),
+            let patch = SitePatch {
+                name: None,
+                origins: (!origins.is_empty()).then_some(origins),
+                api_key_mandatory,
+                account_handling: Some(AccountHandlingPatch {
+                    disable_account_handling: accounts.disable_account_handling,
+                    disable_avatar_changing: accounts.disable_avatar_changing,
+                    disable_display_name_changing: accounts.disable_display_name_changing,
                 }),
-                || match &updated.settings.cookie_login {
-                    None => format!("Site {site} configured."),
-                    Some(c) => format!("Site {site} configured.\n{}", c.summary()),
-                },
-            );
+                cookie_login: Some(cookie.patch()?),
+            };
+            let policy = EndpointPolicy {
+                allow_private: cookie.allow_private_endpoints,
+            };
+            let view = site::patch(&super::ctx(store, site), &patch, policy).await?;
+            out.emit(serde_json::to_value(&view)?, || {
+                let cookie = match &view.cookie_login {
+                    Some(c) if c.configured => cookie_summary(c),
+                    _ => String::new(),
+                };
+                format!("Site {site} configured.{cookie}")
+            });
         }
         SiteCommand::Disable { site } | SiteCommand::Enable { site } => {
             let active = matches!(cmd, SiteCommand::Enable { .. });
@@ -201,4 +239,32 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
 
 pub fn no_such_site(site: i64) -> CliError {
     CliError(format!("there is no site {site}"))
+}
+
+/// Fails with "there is no site N" unless the site exists (for commands whose
+/// answer would otherwise be an empty list).
+pub async fn require_site(store: &Store, site: i64) -> CliResult {
+    match store.get_site(site).await? {
+        Some(_) => Ok(()),
+        None => Err(no_such_site(site)),
+    }
+}
+
+/// The cookie-login part of `site configure`'s text output (header values masked).
+fn cookie_summary(c: &CookieLoginView) -> String {
+    let headers: Vec<String> = c
+        .headers
+        .iter()
+        .map(|h| format!("{}: {}", h.name, h.value))
+        .collect();
+    let m = &c.mapping;
+    format!(
+        "\nCookie login: on\n  cookie name: {}\n  endpoint: {}\n  mapping: uid={} displayName={} email={} error={} photoURL={} socialData={}\n  headers: {}\n  timeout: {} ms, re-verify every {}",
+        c.cookie_name.as_deref().unwrap_or("-"),
+        c.endpoint.as_deref().unwrap_or("-"),
+        m.uid, m.display_name, m.email, m.error, m.photo_url, m.social_data,
+        if headers.is_empty() { "-".to_string() } else { headers.join(", ") },
+        c.timeout_ms,
+        c.reverify_interval,
+    )
 }

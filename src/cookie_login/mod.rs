@@ -14,6 +14,7 @@ pub mod breaker;
 pub mod limits;
 pub mod login;
 pub mod mapping;
+pub mod patch;
 pub mod resolver;
 pub mod settings;
 pub mod verifier;

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use url::Url;
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
@@ -81,48 +80,53 @@ impl CookieLoginSettings {
         Duration::from_millis(self.timeout_ms.clamp(1, MAX_TIMEOUT_MS))
     }
 
-    /// A few lines for operators (header values masked).
-    pub fn summary(&self) -> String {
-        let state = if self.configured_endpoint().is_some() {
-            "on"
-        } else {
-            "off (needs a cookie name and an endpoint)"
-        };
-        let headers: Vec<String> = self
-            .headers
-            .iter()
-            .map(|h| format!("{}: {}", h.name, h.value.masked()))
-            .collect();
-        let m = &self.mapping;
-        format!(
-            "Cookie login: {state}\n  cookie name: {}\n  endpoint: {}\n  mapping: uid={} displayName={} email={} error={} photoURL={} socialData={}\n  headers: {}\n  timeout: {} ms, re-verify every {}",
-            self.cookie_name.as_deref().unwrap_or("-"),
-            self.endpoint.as_deref().unwrap_or("-"),
-            m.uid, m.display_name, m.email, m.error, m.photo_url, m.social_data,
-            if headers.is_empty() { "-".to_string() } else { headers.join(", ") },
-            self.timeout_ms,
-            humantime::format_duration(Duration::from_millis(self.reverify_interval_ms)),
-        )
+    /// The settings as shown to administrators (CLI, admin API, console): header
+    /// values masked.
+    pub fn view(&self) -> CookieLoginView {
+        CookieLoginView {
+            configured: self.configured_endpoint().is_some(),
+            cookie_name: self.cookie_name.clone(),
+            endpoint: self.endpoint.clone(),
+            mapping: self.mapping.clone(),
+            headers: self
+                .headers
+                .iter()
+                .map(|h| HeaderView {
+                    name: h.name.clone(),
+                    value: h.value.masked(),
+                })
+                .collect(),
+            timeout_ms: self.timeout_ms,
+            reverify_interval: humantime::format_duration(Duration::from_millis(
+                self.reverify_interval_ms,
+            ))
+            .to_string(),
+            reverify_interval_s: self.reverify_interval_ms / 1000,
+        }
     }
+}
 
-    /// The settings as shown to operators: header values masked.
-    pub fn public_view(&self) -> Value {
-        let headers: Vec<Value> = self
-            .headers
-            .iter()
-            .map(|h| json!({ "name": h.name, "value": h.value.masked() }))
-            .collect();
-        json!({
-            "configured": self.configured_endpoint().is_some(),
-            "cookie_name": self.cookie_name,
-            "endpoint": self.endpoint,
-            "mapping": self.mapping,
-            "headers": headers,
-            "timeout_ms": self.timeout_ms,
-            "reverify_interval": humantime::format_duration(Duration::from_millis(self.reverify_interval_ms)).to_string(),
-            "reverify_interval_ms": self.reverify_interval_ms,
-        })
-    }
+/// Cookie-login settings as administrators see them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CookieLoginView {
+    /// Both the cookie name and the endpoint are set: cookie login works.
+    pub configured: bool,
+    pub cookie_name: Option<String>,
+    pub endpoint: Option<String>,
+    pub mapping: FieldMapping,
+    /// Values are masked: `****`, with the last four characters of long values.
+    pub headers: Vec<HeaderView>,
+    pub timeout_ms: u64,
+    /// The re-verify interval in words, e.g. `24h`.
+    pub reverify_interval: String,
+    pub reverify_interval_s: u64,
+}
+
+/// A custom header with its value masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct HeaderView {
+    pub name: String,
+    pub value: String,
 }
 
 /// The fields of the endpoint's answer (SPEC §5.1), with their names on the wire.
@@ -163,7 +167,7 @@ impl Field {
 }
 
 /// Where each field is found in the endpoint's JSON: a dotted path (`user.id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct FieldMapping {
     pub uid: String,
@@ -202,7 +206,7 @@ impl FieldMapping {
         }
     }
 
-    fn set(&mut self, field: Field, path: String) {
+    pub fn set(&mut self, field: Field, path: String) {
         let slot = match field {
             Field::Uid => &mut self.uid,
             Field::DisplayName => &mut self.display_name,
@@ -345,6 +349,11 @@ pub fn header_arg(raw: &str) -> Result<CustomHeader, String> {
     let Some((name, value)) = raw.split_once(':') else {
         return Err("a custom header must look like 'Name: value'".into());
     };
+    header(name, value)
+}
+
+/// One custom header: a valid name the server does not set itself, a visible value.
+pub fn header(name: &str, value: &str) -> Result<CustomHeader, String> {
     let name = name.trim();
     let value = value.trim();
     if name.is_empty()
@@ -375,23 +384,29 @@ pub fn header_arg(raw: &str) -> Result<CustomHeader, String> {
     })
 }
 
-/// A list of custom headers: each valid, no name twice, at most 20.
-pub fn headers(raw: &[String]) -> Result<Vec<CustomHeader>, String> {
-    if raw.len() > MAX_HEADERS {
+/// A list of custom headers: no name twice, at most 20.
+pub fn header_list(list: Vec<CustomHeader>) -> Result<Vec<CustomHeader>, String> {
+    if list.len() > MAX_HEADERS {
         return Err(format!("at most {MAX_HEADERS} custom headers can be set"));
     }
-    let mut out: Vec<CustomHeader> = Vec::new();
-    for r in raw {
-        let header = header_arg(r)?;
-        if out
+    for (i, header) in list.iter().enumerate() {
+        if list[..i]
             .iter()
             .any(|h| h.name.eq_ignore_ascii_case(&header.name))
         {
             return Err(format!("header {} is given more than once", header.name));
         }
-        out.push(header);
     }
-    Ok(out)
+    Ok(list)
+}
+
+/// `Name: value` arguments as a list of custom headers.
+pub fn headers(raw: &[String]) -> Result<Vec<CustomHeader>, String> {
+    header_list(
+        raw.iter()
+            .map(|r| header_arg(r))
+            .collect::<Result<_, _>>()?,
+    )
 }
 
 pub fn timeout_ms(ms: u64) -> Result<u64, String> {
@@ -409,102 +424,6 @@ pub fn reverify_interval(interval: Duration) -> Result<u64, String> {
         Ok(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX))
     } else {
         Err("the re-verify interval must be between 1 minute and 365 days".into())
-    }
-}
-
-/// The cookie-login options of one `site configure`, as given (`None`: unchanged).
-#[derive(Debug, Default)]
-pub struct CookieLoginArgs<'a> {
-    pub cookie_name: Option<&'a str>,
-    /// An empty string removes the endpoint (turns cookie login off).
-    pub endpoint: Option<&'a str>,
-    pub maps: &'a [String],
-    /// Replace the custom headers with these.
-    pub headers: &'a [String],
-    pub clear_headers: bool,
-    pub timeout_ms: Option<u64>,
-    pub reverify_interval: Option<Duration>,
-}
-
-/// Validated changes, applied to the stored settings inside the store's transaction.
-#[derive(Debug, Default)]
-pub struct CookieLoginChanges {
-    cookie_name: Option<String>,
-    endpoint: Option<Option<String>>,
-    maps: Vec<(Field, String)>,
-    headers: Option<Vec<CustomHeader>>,
-    timeout_ms: Option<u64>,
-    reverify_interval_ms: Option<u64>,
-}
-
-impl CookieLoginChanges {
-    pub fn validate(args: &CookieLoginArgs<'_>) -> Result<Self, String> {
-        if args.clear_headers && !args.headers.is_empty() {
-            return Err("give either custom headers or the option to clear them, not both".into());
-        }
-        let endpoint = match args.endpoint {
-            None => None,
-            Some(raw) if raw.trim().is_empty() => Some(None),
-            Some(raw) => Some(Some(endpoint(raw)?)),
-        };
-        let mut maps = Vec::new();
-        for raw in args.maps {
-            let (field, path) = map_arg(raw)?;
-            if maps.iter().any(|(f, _)| *f == field) {
-                return Err(format!("field {} is mapped more than once", field.name()));
-            }
-            maps.push((field, path));
-        }
-        let headers = if args.clear_headers {
-            Some(Vec::new())
-        } else if args.headers.is_empty() {
-            None
-        } else {
-            Some(headers(args.headers)?)
-        };
-        Ok(Self {
-            cookie_name: args.cookie_name.map(cookie_name).transpose()?,
-            endpoint,
-            maps,
-            headers,
-            timeout_ms: args.timeout_ms.map(timeout_ms).transpose()?,
-            reverify_interval_ms: args.reverify_interval.map(reverify_interval).transpose()?,
-        })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cookie_name.is_none()
-            && self.endpoint.is_none()
-            && self.maps.is_empty()
-            && self.headers.is_none()
-            && self.timeout_ms.is_none()
-            && self.reverify_interval_ms.is_none()
-    }
-
-    /// Applies the changes, creating the settings on first use.
-    pub fn apply(self, settings: &mut Option<CookieLoginSettings>) {
-        if self.is_empty() {
-            return;
-        }
-        let s = settings.get_or_insert_with(CookieLoginSettings::default);
-        if let Some(name) = self.cookie_name {
-            s.cookie_name = Some(name);
-        }
-        if let Some(endpoint) = self.endpoint {
-            s.endpoint = endpoint;
-        }
-        for (field, path) in self.maps {
-            s.mapping.set(field, path);
-        }
-        if let Some(headers) = self.headers {
-            s.headers = headers;
-        }
-        if let Some(ms) = self.timeout_ms {
-            s.timeout_ms = ms;
-        }
-        if let Some(ms) = self.reverify_interval_ms {
-            s.reverify_interval_ms = ms;
-        }
     }
 }
 
@@ -605,10 +524,8 @@ mod tests {
             ..CookieLoginSettings::default()
         };
         assert!(!format!("{settings:?}").contains("abcdefghijklmnop"));
-        assert!(!settings
-            .public_view()
-            .to_string()
-            .contains("abcdefghijklmnop"));
+        let view = serde_json::to_string(&settings.view()).unwrap();
+        assert!(!view.contains("abcdefghijklmnop"), "{view}");
     }
 
     #[test]
@@ -623,48 +540,6 @@ mod tests {
             3_600_000
         );
         assert!(reverify_interval(Duration::from_secs(366 * 24 * 3600)).is_err());
-    }
-
-    #[test]
-    fn changes_apply_only_what_was_given() {
-        let mut settings = None;
-        CookieLoginChanges::validate(&CookieLoginArgs::default())
-            .unwrap()
-            .apply(&mut settings);
-        assert_eq!(settings, None, "no cookie option: nothing created");
-
-        let maps = vec!["uid=user.id".to_string()];
-        let changes = CookieLoginChanges::validate(&CookieLoginArgs {
-            cookie_name: Some("sid"),
-            maps: &maps,
-            ..CookieLoginArgs::default()
-        })
-        .unwrap();
-        changes.apply(&mut settings);
-        let s = settings.clone().unwrap();
-        assert_eq!(s.cookie_name.as_deref(), Some("sid"));
-        assert_eq!(s.mapping.uid, "user.id");
-        assert_eq!(s.mapping.email, "email");
-        assert_eq!(s.configured_endpoint(), None, "no endpoint yet");
-        assert_eq!(s.timeout_ms, DEFAULT_TIMEOUT_MS);
-
-        CookieLoginChanges::validate(&CookieLoginArgs {
-            endpoint: Some("https://site.example/v?sid="),
-            ..CookieLoginArgs::default()
-        })
-        .unwrap()
-        .apply(&mut settings);
-        let s = settings.clone().unwrap();
-        assert_eq!(s.configured_endpoint(), Some("https://site.example/v?sid="));
-        assert_eq!(s.mapping.uid, "user.id", "earlier changes are kept");
-
-        CookieLoginChanges::validate(&CookieLoginArgs {
-            endpoint: Some(""),
-            ..CookieLoginArgs::default()
-        })
-        .unwrap()
-        .apply(&mut settings);
-        assert_eq!(settings.unwrap().configured_endpoint(), None);
     }
 
     #[test]

@@ -137,6 +137,32 @@ impl Verifier {
         endpoint: &str,
         cookie: &str,
     ) -> Result<Verdict, Unavailable> {
+        self.fetch_raw(settings, endpoint, cookie).await?.judge()
+    }
+
+    /// One verification for an administrator's test of the settings: the same
+    /// client, address guard, timeout and cap as a login, but outside the site's
+    /// limits and breaker (a test must neither be shed nor trip live logins' breaker).
+    pub async fn probe(
+        &self,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<RawAnswer, Unavailable> {
+        let exchange = self.fetch_raw(settings, endpoint, cookie);
+        match tokio::time::timeout(settings.timeout(), exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Unavailable::Timeout(settings.timeout_ms)),
+        }
+    }
+
+    /// The exchange of step 3 without its judgement: what the endpoint answered.
+    async fn fetch_raw(
+        &self,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<RawAnswer, Unavailable> {
         let url = verification_url(endpoint, cookie)?;
         if !self.allow_private {
             check_url(&url)?;
@@ -150,30 +176,60 @@ impl Verifier {
             .await
             .map_err(|e| classify(e, settings.timeout_ms))?;
         let status = response.status();
-        if status.is_client_error() {
-            return Ok(Verdict::Rejected(status));
-        }
-        if !status.is_success() {
-            return Err(Unavailable::Status(status.as_u16()));
-        }
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-        {
-            return Err(Unavailable::TooLarge);
-        }
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        // Read as a stream and cut at the cap, whatever Content-Length claims.
         let mut body = Vec::new();
+        let mut too_large = false;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| classify(e, settings.timeout_ms))?
         {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(Unavailable::TooLarge);
+            let room = MAX_ANSWER_BYTES - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                too_large = true;
+                break;
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body)
+        Ok(RawAnswer {
+            status,
+            content_type,
+            body,
+            too_large,
+        })
+    }
+}
+
+/// What the endpoint answered, before it is judged (at most 64 KiB of the body).
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    /// The body went on past the cap.
+    pub too_large: bool,
+}
+
+impl RawAnswer {
+    /// Step 4: a 4xx is the site's "no", a 2xx must be JSON within the cap, anything
+    /// else means the endpoint is unavailable.
+    pub fn judge(&self) -> Result<Verdict, Unavailable> {
+        if self.status.is_client_error() {
+            return Ok(Verdict::Rejected(self.status));
+        }
+        if !self.status.is_success() {
+            return Err(Unavailable::Status(self.status.as_u16()));
+        }
+        if self.too_large {
+            return Err(Unavailable::TooLarge);
+        }
+        serde_json::from_slice(&self.body)
             .map(Verdict::Answer)
             .map_err(|_| Unavailable::NotJson)
     }
@@ -205,7 +261,7 @@ fn check_url(url: &Url) -> Result<(), EndpointRefused> {
     }
 }
 
-fn request_headers(settings: &CookieLoginSettings) -> Result<HeaderMap, Unavailable> {
+pub(super) fn request_headers(settings: &CookieLoginSettings) -> Result<HeaderMap, Unavailable> {
     let mut headers = HeaderMap::new();
     for custom in &settings.headers {
         let name = HeaderName::from_bytes(custom.name.as_bytes()).map_err(|_| {

@@ -76,11 +76,6 @@ impl Params {
         let serde_json::Value::Object(object) = value else {
             return Err(FormError::JsonNotFlat);
         };
-        // serde_json keeps the last of duplicated keys silently; an identity endpoint
-        // must not guess which `id` was meant.
-        if let Some(name) = first_duplicate_key(text) {
-            return Err(FormError::Duplicate(name));
-        }
         let mut params = BTreeMap::new();
         for (name, value) in object {
             let text = match value {
@@ -92,6 +87,11 @@ impl Params {
                 _ => return Err(FormError::JsonNotFlat),
             };
             params.insert(name, text);
+        }
+        // serde_json keeps the last of duplicated keys silently; an identity endpoint
+        // must not guess which `id` was meant. (Checked once the object is known flat.)
+        if let Some(name) = first_duplicate_key(text) {
+            return Err(FormError::Duplicate(name));
         }
         Ok(Self(params))
     }
@@ -116,36 +116,70 @@ impl Params {
     }
 }
 
-/// The first key that appears twice at the top level of a JSON object (values skipped).
-fn first_duplicate_key(text: &str) -> Option<String> {
-    struct Keys(Option<String>);
-    impl<'de> serde::Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Keys;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Keys, A::Error> {
-                    let mut seen = std::collections::BTreeSet::new();
-                    let mut duplicate = None;
-                    while let Some(key) = map.next_key::<String>()? {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        if duplicate.is_none() && !seen.insert(key.clone()) {
-                            duplicate = Some(key);
-                        }
-                    }
-                    Ok(Keys(duplicate))
-                }
-            }
-            d.deserialize_map(Visitor)
+/// The first key that appears twice in one JSON object, at any depth, with its path
+/// (`cookie_login.timeout_ms`); `None` for valid JSON without one (or invalid JSON,
+/// which the caller's parse then refuses).
+pub fn first_duplicate_key(text: &str) -> Option<String> {
+    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Walk(Option<String>);
+    impl<'de> Deserialize<'de> for Walk {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(WalkVisitor)
         }
     }
-    serde_json::from_str::<Keys>(text).ok().and_then(|k| k.0)
+    struct WalkVisitor;
+    impl<'de> Visitor<'de> for WalkVisitor {
+        type Value = Walk;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walk, A::Error> {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut duplicate = None;
+            while let Some(key) = map.next_key::<String>()? {
+                let inner: Walk = map.next_value()?;
+                if duplicate.is_some() {
+                    continue;
+                }
+                if !seen.insert(key.clone()) {
+                    duplicate = Some(key);
+                } else if let Some(path) = inner.0 {
+                    duplicate = Some(format!("{key}.{path}"));
+                }
+            }
+            Ok(Walk(duplicate))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walk, A::Error> {
+            let mut duplicate = None;
+            let mut index = 0;
+            while let Some(inner) = seq.next_element::<Walk>()? {
+                if duplicate.is_none() {
+                    duplicate = inner.0.map(|path| format!("[{index}].{path}"));
+                }
+                index += 1;
+            }
+            Ok(Walk(duplicate))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+        fn visit_unit<E>(self) -> Result<Walk, E> {
+            Ok(Walk(None))
+        }
+    }
+    serde_json::from_str::<Walk>(text).ok().and_then(|w| w.0)
 }
 
 enum BodyKind {

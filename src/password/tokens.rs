@@ -139,6 +139,14 @@ pub async fn verify(state: &AppState, token: &str, usage: Use) -> Result<Verifie
     if !user.active {
         return Err(FaveoError::user_inactive());
     }
+    // "Log out everywhere" (admin API, CLI): `iat` has whole seconds, so a token of the
+    // same second as the cut-off is refused too; refusing one too many is the safe side.
+    if user
+        .tokens_not_before
+        .is_some_and(|cut| claims.iat.saturating_mul(1000) <= cut)
+    {
+        return Err(FaveoError::unauthorized("token_revoked"));
+    }
     Ok(Verified { claims, user })
 }
 

@@ -57,7 +57,9 @@ pub async fn start_session_audited(
     reverify_after_ms: Option<Millis>,
     event: &NewAuditEvent,
 ) -> Result<StartedSession, StoreError> {
-    let (session, started) = new_session(state, site_id, user_id, kind, reverify_after_ms);
+    let (mut session, started) = new_session(state, site_id, user_id, kind, reverify_after_ms);
+    // The session remembers where its login came from, as the audit event does.
+    session.client_ip.clone_from(&event.client_ip);
     state.store.create_session_audited(&session, event).await?;
     Ok(started)
 }
@@ -84,6 +86,7 @@ fn new_session(
         idle_expires_at,
         expires_at,
         reverify_at,
+        client_ip: None,
     };
     let started = StartedSession {
         session_id,

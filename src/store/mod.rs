@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod revoked_jwts;
 pub mod sessions;
 pub mod sites;
+pub mod user_admin;
 pub mod users;
 
 use std::str::FromStr;

@@ -33,6 +33,16 @@ impl SessionKind {
     }
 }
 
+/// The columns every insert of a session writes, in bind order (`created_at` twice:
+/// it is the first `last_seen_at`), for both batch writers.
+macro_rules! session_insert_columns {
+    () => {
+        "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
+         idle_expires_at, expires_at, reverify_at, client_ip) "
+    };
+}
+pub(crate) use session_insert_columns;
+
 /// A session about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -44,6 +54,8 @@ pub struct NewSession {
     pub idle_expires_at: Millis,
     pub expires_at: Millis,
     pub reverify_at: Option<Millis>,
+    /// The client of the login that started it, as the audit log records it.
+    pub client_ip: Option<String>,
 }
 
 /// A live session with what the widget shows of its user.

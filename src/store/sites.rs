@@ -14,13 +14,21 @@ use crate::clock::Millis;
 pub struct SiteSettings {
     /// Password login (`/api/v1/authenticate`) requires a valid `api_key` of the site.
     pub api_key_mandatory: bool,
-    /// The platform hides its own account handling (the site owns sign-up and profiles).
-    pub disable_user_account_handling: bool,
-    pub disable_avatar_changing: bool,
-    pub disable_display_name_changing: bool,
+    /// What the platform's widget lets users do on their own (SPEC §6.1).
+    pub account_handling: AccountHandling,
     /// Cookie login (SPEC §5.1); `None` until configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_login: Option<crate::cookie_login::CookieLoginSettings>,
+}
+
+/// The three switches of SPEC §6.1, all off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct AccountHandling {
+    /// The platform's own sign-in (the widget's form) is off: the site logs users in.
+    pub disable_account_handling: bool,
+    pub disable_avatar_changing: bool,
+    pub disable_display_name_changing: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +66,14 @@ impl SiteRow {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// The parts of a site an edit may change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteEdit {
+    pub name: String,
+    pub origins: Vec<String>,
+    pub settings: SiteSettings,
 }
 
 /// A new site and its first API key (the key is shown once, never stored in clear).
@@ -226,53 +242,104 @@ impl Store {
     where
         F: FnOnce(&mut SiteSettings),
     {
-        let found = on_store!(self, write, |pool| {
+        let event = NewAuditEvent::new(Some(site_id), now, actor, "site.configured");
+        let edited = self
+            .edit_site(site_id, event, |site| {
+                if let Some(origins) = origins {
+                    site.origins = origins.to_vec();
+                }
+                edit(&mut site.settings);
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await?;
+        Ok(edited.is_ok_and(|found| found))
+    }
+
+    /// Changes a site's name, origins and settings in one transaction with `event`
+    /// (its detail gets the origins when they changed). `edit` sees the current
+    /// values and may refuse them (nothing is written then). `Ok(false)`: no such site.
+    pub async fn edit_site<F, E>(
+        &self,
+        site_id: i64,
+        mut event: NewAuditEvent,
+        edit: F,
+    ) -> StoreResult<Result<bool, E>>
+    where
+        F: FnOnce(&mut SiteEdit) -> Result<(), E>,
+    {
+        let now = event.at;
+        let outcome = on_store!(self, write, |pool| {
             let mut tx = pool.begin().await?;
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT settings FROM sites WHERE site_id = $1")
-                    .bind(site_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let current = sqlx::query_as::<_, SiteRow>(&format!(
+                "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
+            ))
+            .bind(site_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let origins: Vec<String> = sqlx::query_scalar(
+                "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
+            )
+            .bind(site_id)
+            .fetch_all(&mut *tx)
+            .await?;
             match current {
-                None => false,
-                Some(text) => {
-                    let mut settings: SiteSettings = serde_json::from_str(&text).map_err(|e| {
-                        StoreError::Corrupt(format!("settings of site {site_id}: {e}"))
-                    })?;
-                    edit(&mut settings);
-                    let text = serde_json::to_string(&settings).expect("settings serialise");
-                    sqlx::query(
-                        "UPDATE sites SET settings = $1, updated_at = $2 WHERE site_id = $3",
-                    )
-                    .bind(&text)
-                    .bind(now)
-                    .bind(site_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if let Some(origins) = origins {
-                        sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
-                            .bind(site_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        for origin in origins {
+                None => Ok(false),
+                Some(row) => {
+                    let site = row.into_site(origins)?;
+                    let mut next = SiteEdit {
+                        name: site.name.clone(),
+                        origins: site.origins.clone(),
+                        settings: site.settings.clone(),
+                    };
+                    match edit(&mut next) {
+                        Err(e) => Err(e),
+                        Ok(()) => {
+                            let text =
+                                serde_json::to_string(&next.settings).expect("settings serialise");
                             sqlx::query(
-                                "INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)",
+                                "UPDATE sites SET name = $1, settings = $2, updated_at = $3 WHERE site_id = $4",
                             )
+                            .bind(&next.name)
+                            .bind(&text)
+                            .bind(now)
                             .bind(site_id)
-                            .bind(origin)
                             .execute(&mut *tx)
                             .await?;
+                            let mut changed = serde_json::Map::new();
+                            if next.name != site.name {
+                                changed.insert("name".into(), next.name.clone().into());
+                            }
+                            if next.origins != site.origins {
+                                sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
+                                    .bind(site_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                for origin in &next.origins {
+                                    sqlx::query(
+                                        "INSERT INTO site_origins (site_id, origin) VALUES ($1, $2)",
+                                    )
+                                    .bind(site_id)
+                                    .bind(origin)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                }
+                                changed.insert("origins".into(), next.origins.clone().into());
+                            }
+                            if next.settings != site.settings {
+                                changed.insert("settings".into(), true.into());
+                            }
+                            if let serde_json::Value::Object(detail) = &mut event.detail {
+                                detail.extend(changed);
+                            }
+                            audit::insert_query(&event).execute(&mut *tx).await?;
+                            tx.commit().await?;
+                            Ok(true)
                         }
                     }
-                    let event = NewAuditEvent::new(Some(site_id), now, actor, "site.configured")
-                        .with_detail(serde_json::json!({ "origins": origins }));
-                    audit::insert_query(&event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    true
                 }
             }
         });
-        Ok(found)
+        Ok(outcome)
     }
 
     /// Whether `origin` is allowed for an active `site_id`.

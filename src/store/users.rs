@@ -67,6 +67,8 @@ pub struct User {
     pub active: bool,
     pub deleted: bool,
     pub ban: Option<Ban>,
+    /// Password-login JWTs issued before this time are refused ("log out everywhere").
+    pub tokens_not_before: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -79,7 +81,7 @@ impl User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     user_id: i64,
     site_id: i64,
     external_id: Option<String>,
@@ -99,6 +101,7 @@ struct UserRow {
     ban_ends_at: Option<Millis>,
     ban_reason: Option<String>,
     ban_note: Option<String>,
+    tokens_not_before: Option<Millis>,
     created_at: Millis,
     updated_at: Millis,
 }
@@ -128,6 +131,7 @@ impl From<UserRow> for User {
             active: r.active,
             deleted: r.deleted,
             ban,
+            tokens_not_before: r.tokens_not_before,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -139,7 +143,7 @@ macro_rules! user_columns {
     () => {
         "user_id, site_id, external_id, username, email, display_name, \
          first_name, last_name, photo_url, social_data, role, password_hash, language, active, \
-         deleted, banned_at, ban_ends_at, ban_reason, ban_note, created_at, updated_at"
+         deleted, banned_at, ban_ends_at, ban_reason, ban_note, tokens_not_before, created_at, updated_at"
     };
 }
 
@@ -180,8 +184,9 @@ impl UserRow {
             ban_ends_at: row.get(16)?,
             ban_reason: row.get(17)?,
             ban_note: row.get(18)?,
-            created_at: row.get(19)?,
-            updated_at: row.get(20)?,
+            tokens_not_before: row.get(19)?,
+            created_at: row.get(20)?,
+            updated_at: row.get(21)?,
         })
     }
 }
@@ -426,7 +431,8 @@ impl Store {
         Ok(found)
     }
 
-    /// Lifts a ban; false when the site has no such user.
+    /// Lifts a ban; false when the site has no such user or it is not banned
+    /// (then nothing is written, not even an audit event).
     pub async fn unban_user(
         &self,
         site_id: i64,
@@ -438,7 +444,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE users SET banned_at = NULL, ban_ends_at = NULL, ban_reason = NULL, ban_note = NULL, \
-                 updated_at = $1 WHERE site_id = $2 AND user_id = $3",
+                 updated_at = $1 WHERE site_id = $2 AND user_id = $3 AND banned_at IS NOT NULL",
             )
             .bind(now)
             .bind(site_id)
@@ -462,7 +468,8 @@ impl Store {
 /// the same transaction (a session is only live while its user may log in anyway;
 /// ending them keeps the sessions table honest).
 impl Store {
-    /// Activates or deactivates a user; false when the site has no such user.
+    /// Activates or deactivates a user; false when the site has no such user or it
+    /// already is in that state (nothing is written then).
     pub async fn set_user_active(
         &self,
         site_id: i64,
@@ -477,7 +484,7 @@ impl Store {
             "user.deactivated"
         };
         self.change_user_status(
-            "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4 AND active <> $1",
             active,
             (site_id, user_id, now),
             NewAuditEvent::new(Some(site_id), now, actor, action),
@@ -485,8 +492,9 @@ impl Store {
         .await
     }
 
-    /// Marks a user deleted (kept for the audit trail; it can never log in again);
-    /// false when the site has no such user.
+    /// Marks a user deleted and erases its profile (the row is kept for the audit
+    /// trail; it can never log in again); false when the site has no such user or it
+    /// already was deleted.
     pub async fn mark_user_deleted(
         &self,
         site_id: i64,
@@ -495,7 +503,12 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         self.change_user_status(
-            "UPDATE users SET deleted = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+            // The row stays (the id is never reused, and the site's external id keeps
+            // being refused); everything personal is erased.
+            "UPDATE users SET deleted = $1, updated_at = $2, username = NULL, username_key = NULL, \
+               email = NULL, email_key = NULL, display_name = '', first_name = '', last_name = '', \
+               photo_url = NULL, social_data = NULL, password_hash = NULL, language = NULL \
+             WHERE site_id = $3 AND user_id = $4 AND NOT deleted",
             true,
             (site_id, user_id, now),
             NewAuditEvent::new(Some(site_id), now, actor, "user.deleted"),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod browser;
 mod cli;
 mod cookie_login;

@@ -38,6 +38,43 @@ both_stores! {
             assert!(doc["paths"][path].is_object(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["client_basic"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        // Every admin operation, with a request schema where it takes a body.
+        for (path, methods) in [
+            ("/admin/api/v1/site", &["get", "patch"][..]),
+            ("/admin/api/v1/site/cookie-login/test", &["post"]),
+            ("/admin/api/v1/keys", &["get", "post"]),
+            ("/admin/api/v1/keys/{key_id}", &["delete"]),
+            ("/admin/api/v1/users", &["get", "post"]),
+            ("/admin/api/v1/users/{user_id}", &["get", "patch", "delete"]),
+            ("/admin/api/v1/users/{user_id}/sessions", &["get"]),
+            ("/admin/api/v1/users/{user_id}/sessions/{session_ref}", &["delete"]),
+            ("/admin/api/v1/users/{user_id}/ban", &["post", "delete"]),
+            ("/admin/api/v1/users/{user_id}/logout", &["post"]),
+            ("/admin/api/v1/audit", &["get"]),
+            ("/admin/api/v1/audit.csv", &["get"]),
+        ] {
+            for method in methods {
+                let operation = &doc["paths"][path][method];
+                assert!(operation.is_object(), "{method} {path} missing");
+                assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]), "{method} {path}");
+                if matches!(*method, "post" | "patch") && !path.ends_with("/logout") && !path.ends_with("/ban") {
+                    assert!(operation["requestBody"].is_object(), "{method} {path} has no body schema");
+                }
+            }
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for (_, item) in doc["paths"].as_object().unwrap() {
+            for (_, operation) in item.as_object().unwrap() {
+                if let Some(id) = operation["operationId"].as_str() {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        let admin: Vec<&String> = ids.iter().filter(|id| id.starts_with("admin_")).collect();
+        assert_eq!(admin.len(), 18);
+        let unique: std::collections::BTreeSet<&&String> = admin.iter().collect();
+        assert_eq!(unique.len(), admin.len(), "admin operationIds are unique");
     }
 
     async fn every_response_has_a_request_id(app) {

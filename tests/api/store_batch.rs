@@ -35,6 +35,7 @@ fn session(site_id: i64, user_id: i64, n: usize, now: i64) -> NewSession {
         idle_expires_at: now + 60_000,
         expires_at: now + 120_000,
         reverify_at: None,
+        client_ip: None,
     }
 }
 

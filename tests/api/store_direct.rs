@@ -76,7 +76,7 @@ both_stores! {
         let session_hash = TimedHash::of(secrecy::ExposeSecret::expose_secret(&secrets::new_timed_secret(now)));
         store.create_session(&NewSession {
             hash: session_hash.clone(), site_id: app.site_id, user_id: sso.user_id, kind: SessionKind::Cookie,
-            created_at: now - 5, idle_expires_at: now + 1_000, expires_at: now + 2_000, reverify_at: Some(now + 500),
+            created_at: now - 5, idle_expires_at: now + 1_000, expires_at: now + 2_000, reverify_at: Some(now + 500), client_ip: None,
         }).await.unwrap();
         for hash in [session_hash.clone(), TimedHash::of("unknown")] {
             let direct = store.find_session(&hash, now).await.unwrap();
@@ -116,7 +116,7 @@ both_stores! {
         let hash = TimedHash::of(secrecy::ExposeSecret::expose_secret(&secrets::new_timed_secret(now)));
         app.store.create_session(&NewSession {
             hash: hash.clone(), site_id: app.site_id, user_id: user.user_id, kind: SessionKind::Server,
-            created_at: now, idle_expires_at: now + 60_000, expires_at: now + 120_000, reverify_at: None,
+            created_at: now, idle_expires_at: now + 60_000, expires_at: now + 120_000, reverify_at: None, client_ip: None,
         }).await.unwrap();
         assert!(app.store.find_session(&hash, now).await.unwrap().is_some());
         let other_process = tessera::store::Store::open(&app.store_url(), &Default::default()).await.unwrap();

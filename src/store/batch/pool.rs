@@ -91,10 +91,8 @@ impl Batch<'_> {
                         .await?;
                 }
                 // Not empty: a batch without sessions took the branch above.
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
-                     idle_expires_at, expires_at, reverify_at) ",
-                );
+                let mut insert =
+                    QueryBuilder::new(crate::store::sessions::session_insert_columns!());
                 insert.push_values(&sessions, |mut row, s| {
                     row.push_bind(s.hash.as_bytes())
                         .push_bind(s.site_id)
@@ -104,13 +102,13 @@ impl Batch<'_> {
                         .push_bind(s.created_at)
                         .push_bind(s.idle_expires_at)
                         .push_bind(s.expires_at)
-                        .push_bind(s.reverify_at);
+                        .push_bind(s.reverify_at)
+                        .push_bind(s.client_ip.as_deref());
                 });
                 insert.build().execute(&mut *tx).await?;
                 if !events.is_empty() {
-                    let mut insert = QueryBuilder::new(
-                        "INSERT INTO audit_events (site_id, at, actor, action, outcome, client_ip, detail) ",
-                    );
+                    let mut insert =
+                        QueryBuilder::new(crate::store::audit::audit_insert_columns!());
                     insert.push_values(&events, |mut row, e| {
                         row.push_bind(e.site_id)
                             .push_bind(e.at)
@@ -118,7 +116,8 @@ impl Batch<'_> {
                             .push_bind(e.action)
                             .push_bind(e.outcome.as_str())
                             .push_bind(e.client_ip.as_deref())
-                            .push_bind(e.detail.to_string());
+                            .push_bind(e.detail.to_string())
+                            .push_bind(e.user_id());
                     });
                     insert.build().execute(&mut *tx).await?;
                 }

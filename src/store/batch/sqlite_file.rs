@@ -36,13 +36,15 @@ const INSERT_TOKEN: &str = "INSERT INTO access_tokens \
      (token_hash, site_id, key_id, scope, issued_at, expires_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-const INSERT_SESSION: &str = "INSERT INTO sessions (session_hash, site_id, user_id, kind, \
-     created_at, last_seen_at, idle_expires_at, expires_at, reverify_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)";
+const INSERT_SESSION: &str = concat!(
+    crate::store::sessions::session_insert_columns!(),
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)"
+);
 
-const INSERT_EVENT: &str = "INSERT INTO audit_events \
-     (site_id, at, actor, action, outcome, client_ip, detail) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const INSERT_EVENT: &str = concat!(
+    crate::store::audit::audit_insert_columns!(),
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+);
 
 type Queue = mpsc::Receiver<(Insert, Reply)>;
 
@@ -215,6 +217,7 @@ fn start(
         session.idle_expires_at,
         session.expires_at,
         session.reverify_at,
+        session.client_ip.as_deref(),
     ))?;
     if let Some(event) = event {
         savepoint.prepare_cached(INSERT_EVENT)?.execute((
@@ -225,6 +228,7 @@ fn start(
             event.outcome.as_str(),
             event.client_ip.as_deref(),
             event.detail.to_string(),
+            event.user_id(),
         ))?;
     }
     savepoint.commit()?;

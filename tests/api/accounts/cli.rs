@@ -40,6 +40,7 @@ async fn site_with_user(store: &Store) -> (i64, i64, TimedHash) {
             idle_expires_at: now + 3_600_000,
             expires_at: now + 7_200_000,
             reverify_at: None,
+            client_ip: None,
         })
         .await
         .unwrap();

@@ -179,9 +179,9 @@ both_stores! {
         let response = login(&app, &token, &[("id", "idle"), ("name", "Idle")]).await;
         error_of(response, 403, "user_inactive").await;
         assert_eq!(app.store.count_site_sessions(app.site_id).await.unwrap(), 0);
-        // A refused user is not touched.
+        // A refused user is not touched (its profile was erased by the deletion).
         let user = app.store.get_user(app.site_id, gone).await.unwrap().unwrap();
-        assert_eq!(user.display_name, "Gone");
+        assert_eq!(user.display_name, "", "not renamed by the refused login");
 
         // Reactivated: logs in again.
         assert!(app.store.set_user_active(app.site_id, idle, true, app.clock.now_ms(), &Actor::Cli).await.unwrap());

@@ -3,7 +3,7 @@
 
 mod cli;
 mod cors;
-mod endpoint;
+pub mod endpoint;
 mod failures;
 mod isolation;
 mod login;

@@ -1,0 +1,412 @@
+//! What a site's administrators read and change about its users: search, sessions,
+//! "log out everywhere", role and status changes. Each change runs in one transaction
+//! with its audit event.
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, NewAuditEvent};
+use super::users::{User, UserRow, USER_COLUMNS};
+use super::{on_store, Backend, Store, StoreResult};
+use crate::clock::Millis;
+
+/// The state an administrator filters users by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// May log in: active, not deleted, no ban in force.
+    Active,
+    /// A ban is in force.
+    Banned,
+    /// Deactivated (and not deleted).
+    Inactive,
+    Deleted,
+}
+
+impl UserStatus {
+    pub const ALL: [UserStatus; 4] = [
+        UserStatus::Active,
+        UserStatus::Banned,
+        UserStatus::Inactive,
+        UserStatus::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Banned => "banned",
+            UserStatus::Inactive => "inactive",
+            UserStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The condition on `users` (with `$2` = now) that selects this status.
+    fn condition(self) -> &'static str {
+        match self {
+            UserStatus::Active => {
+                "active AND NOT deleted AND (banned_at IS NULL OR (ban_ends_at IS NOT NULL AND ban_ends_at <= $2))"
+            }
+            UserStatus::Banned => {
+                "NOT deleted AND banned_at IS NOT NULL AND (ban_ends_at IS NULL OR ban_ends_at > $2)"
+            }
+            UserStatus::Inactive => "NOT active AND NOT deleted",
+            UserStatus::Deleted => "deleted",
+        }
+    }
+
+    /// The status of one user now.
+    pub fn of(user: &User, now: Millis) -> Self {
+        if user.deleted {
+            UserStatus::Deleted
+        } else if user.ban_in_force(now).is_some() {
+            UserStatus::Banned
+        } else if !user.active {
+            UserStatus::Inactive
+        } else {
+            UserStatus::Active
+        }
+    }
+}
+
+/// A page of a user search, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Case-insensitive substring of the external id, user name, display name or
+    /// email; a number also matches that user id.
+    pub text: Option<String>,
+    pub status: Option<UserStatus>,
+    /// Only users with a smaller id (the last id of the previous page): new users get
+    /// larger ids, so pages stay correct while users are added.
+    pub before_user_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// `LIKE` pattern for a substring, with its wildcards escaped (`\` is the escape).
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// An FTS5 phrase: the text between double quotes, inner quotes doubled.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// One session of a user, as administrators see it (never its id or hash).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserSession {
+    pub session_hash: Vec<u8>,
+    pub kind: String,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+    pub idle_expires_at: Millis,
+    pub expires_at: Millis,
+    pub client_ip: Option<String>,
+}
+
+impl UserSession {
+    /// A public handle for the session: derived from its stored hash by another hash,
+    /// so it reveals neither the session id nor the stored hash, and is stable.
+    pub fn session_ref(&self) -> String {
+        session_ref_of(&self.session_hash)
+    }
+}
+
+fn session_ref_of(session_hash: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"tessera session_ref\0")
+        .chain_update(session_hash)
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
+}
+
+/// What one of the changes below did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<T> {
+    /// The site has no such user: nothing changed.
+    NoSuchUser,
+    /// Done; the audit event was written.
+    Done(T),
+    /// Already in the requested state: nothing changed, nothing audited.
+    Unchanged,
+}
+
+const LIVE: &str = "idle_expires_at > $3 AND expires_at > $3";
+
+impl Store {
+    /// A page of a site's users, newest first.
+    pub async fn search_users(
+        &self,
+        site_id: i64,
+        query: &UserQuery,
+        now: Millis,
+    ) -> StoreResult<Vec<User>> {
+        // $1 site, $2 now, $3 before, $4 limit, $5 pattern, $6 user id the text names.
+        let mut sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id < $3 AND $2 = $2"
+        );
+        if let Some(status) = query.status {
+            sql.push_str(" AND ");
+            sql.push_str(status.condition());
+        }
+        let text = query.text.as_deref().filter(|t| !t.is_empty());
+        let as_id: Option<i64> = text.and_then(|t| t.parse().ok());
+        let pattern = text.map(|t| match self.backend() {
+            // Trigram phrase for three characters or more (the index answers it);
+            // shorter text falls back to LIKE over the indexed copies.
+            Backend::Sqlite { .. } if t.chars().count() >= 3 => fts_phrase(t),
+            _ => like_pattern(&t.to_lowercase()),
+        });
+        if let Some(t) = text {
+            let matches = match self.backend() {
+                Backend::Sqlite { .. } if t.chars().count() >= 3 => {
+                    "user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH $5)"
+                }
+                Backend::Sqlite { .. } => {
+                    "user_id IN (SELECT rowid FROM users_search WHERE text LIKE $5 ESCAPE '\\')"
+                }
+                Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
+            };
+            sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+        } else {
+            sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
+        }
+        sql.push_str(" ORDER BY user_id DESC LIMIT $4");
+        let before = query.before_user_id.unwrap_or(i64::MAX);
+        let rows = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, UserRow>(&sql)
+                .bind(site_id)
+                .bind(now)
+                .bind(before)
+                .bind(query.limit)
+                .bind(&pattern)
+                .bind(as_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The live sessions of a user, newest first.
+    pub async fn user_sessions(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        now: Millis,
+    ) -> StoreResult<Vec<UserSession>> {
+        let sessions = on_store!(self, read, |pool| {
+            sqlx::query_as::<_, UserSession>(&format!(
+                "SELECT session_hash, kind, created_at, last_seen_at, idle_expires_at, expires_at, client_ip \
+                 FROM sessions WHERE site_id = $1 AND user_id = $2 AND {LIVE} \
+                 ORDER BY created_at DESC"
+            ))
+            .bind(site_id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(sessions)
+    }
+
+    /// How many live sessions a user has.
+    pub async fn count_user_sessions(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        now: Millis,
+    ) -> StoreResult<i64> {
+        let count = on_store!(self, read, |pool| {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE site_id = $1 AND user_id = $2 AND {LIVE}"
+            ))
+            .bind(site_id)
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
+    /// When the user last logged in successfully, from the audit log.
+    pub async fn last_login_at(&self, site_id: i64, user_id: i64) -> StoreResult<Option<Millis>> {
+        let at = on_store!(self, read, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(at) FROM audit_events WHERE site_id = $1 AND user_id = $2 \
+                 AND action = 'user.login' AND outcome = 'success'",
+            )
+            .bind(site_id)
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(at)
+    }
+
+    /// Ends the session of `user_id` whose public handle is `session_ref`.
+    pub async fn end_user_session(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        session_ref: &str,
+        event: NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let now = event.at;
+        let sessions = self.user_sessions(site_id, user_id, now).await?;
+        let Some(session) = sessions.iter().find(|s| s.session_ref() == session_ref) else {
+            return Ok(false);
+        };
+        let event = event.with_detail(serde_json::json!({
+            "user_id": user_id, "session_ref": session_ref, "kind": session.kind,
+        }));
+        let ended = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let ended = sqlx::query(
+                "DELETE FROM sessions WHERE session_hash = $1 AND site_id = $2 AND user_id = $3",
+            )
+            .bind(&session.session_hash)
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if ended == 1 {
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            ended == 1
+        });
+        Ok(ended)
+    }
+
+    /// Ends every session of a user and refuses every password-login JWT issued until
+    /// now; `Done(sessions ended)`.
+    pub async fn log_user_out_everywhere(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        event: NewAuditEvent,
+    ) -> StoreResult<Change<u64>> {
+        let now = event.at;
+        let change = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let found = sqlx::query(
+                "UPDATE users SET tokens_not_before = $1 WHERE site_id = $2 AND user_id = $3",
+            )
+            .bind(now)
+            .bind(site_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if found == 1 {
+                let ended = sqlx::query("DELETE FROM sessions WHERE site_id = $1 AND user_id = $2")
+                    .bind(site_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let event = event.with_detail(
+                    serde_json::json!({ "user_id": user_id, "sessions_ended": ended }),
+                );
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Change::Done(ended)
+            } else {
+                Change::NoSuchUser
+            }
+        });
+        Ok(change)
+    }
+
+    /// Changes a user's role; their console sessions end (they were opened with the
+    /// old role). `Unchanged` when the role is already that.
+    pub async fn set_user_role(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        role: &str,
+        event: NewAuditEvent,
+    ) -> StoreResult<Change<()>> {
+        let now = event.at;
+        let change = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT role FROM users WHERE site_id = $1 AND user_id = $2")
+                    .bind(site_id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                None => Change::NoSuchUser,
+                Some(current) if current == role => Change::Unchanged,
+                Some(current) => {
+                    sqlx::query(
+                        "UPDATE users SET role = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
+                    )
+                    .bind(role)
+                    .bind(now)
+                    .bind(site_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "DELETE FROM sessions WHERE site_id = $1 AND user_id = $2 AND kind = 'console'",
+                    )
+                    .bind(site_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    let event = event.with_detail(serde_json::json!({
+                        "user_id": user_id, "from": current, "to": role,
+                    }));
+                    audit::insert_query(&event).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Change::Done(())
+                }
+            }
+        });
+        Ok(change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn session_refs_are_stable_and_differ() {
+        let a = session_ref_of(b"one");
+        assert_eq!(a, session_ref_of(b"one"));
+        assert_ne!(a, session_ref_of(b"two"));
+        assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn statuses_parse() {
+        for status in UserStatus::ALL {
+            assert_eq!(UserStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(UserStatus::parse("ACTIVE"), None);
+    }
+}
