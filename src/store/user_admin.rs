@@ -180,7 +180,13 @@ impl Store {
                 }
                 Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
             };
-            sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+            // The id branch only when the text is a number: a constant-false `OR`
+            // would keep a prepared plan from using the trigram index alone.
+            if as_id.is_some() {
+                sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+            } else {
+                sql.push_str(&format!(" AND $6 IS NULL AND {matches}"));
+            }
         } else {
             sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
         }
