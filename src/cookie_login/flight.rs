@@ -5,6 +5,9 @@
 //!
 //! The map is keyed by a SHA-256 of the site, the endpoint and the cookie, never
 //! by the cookie itself; the clear value lives only in the request's own future.
+//! A login that joins gets the answer to the request made with the settings
+//! (headers, timeout) of the login that started it: they differ only while a
+//! site's settings are being changed.
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -72,3 +72,67 @@ both_stores! {
         assert_eq!(site.count(), 2);
     }
 }
+
+/// What the admin console will show: `Verifier::site_stats`, straight on a
+/// verifier (no store involved) against a real endpoint, on a manual clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_stats_follow_the_endpoint() {
+    use std::sync::Arc;
+    use tessera::clock::ManualClock;
+    use tessera::cookie_login::limits::SiteLimits;
+    use tessera::cookie_login::{CookieLoginSettings, Verifier};
+
+    let clock = ManualClock::starting_now();
+    let verifier = Verifier::with_clock(true, SiteLimits::default(), Arc::new(clock.clone()));
+    let site = Endpoint::start(healthy()).await;
+    let endpoint = site.url("/v?sid=");
+    let settings = CookieLoginSettings {
+        cookie_name: Some("sid".into()),
+        endpoint: Some(endpoint.clone()),
+        ..CookieLoginSettings::default()
+    };
+    assert!(verifier.site_stats(7).is_none(), "not called yet");
+    for i in 0..10 {
+        let verdict = verifier
+            .verify(7, &settings, &endpoint, &format!("c{i}"))
+            .await;
+        assert!(verdict.is_ok(), "{verdict:?}");
+    }
+    let stats = verifier.site_stats(7).unwrap();
+    assert!(stats.p50_latency_ms >= 50.0, "{stats:?}");
+    assert!(stats.recent_latency_ms >= 50.0, "{stats:?}");
+    assert_eq!(
+        (stats.error_rate, stats.in_flight, stats.queued),
+        (0.0, 0, 0)
+    );
+    assert_eq!(stats.limit, verifier.limit_settings().initial);
+    assert!(!stats.circuit_open);
+
+    site.answer(Answer::Json(503, json!({})));
+    for i in 0..tessera::cookie_login::breaker::FAILURE_THRESHOLD {
+        let verdict = verifier
+            .verify(7, &settings, &endpoint, &format!("f{i}"))
+            .await;
+        assert!(
+            matches!(
+                verdict,
+                Err(tessera::cookie_login::verifier::Unavailable::Status(503))
+            ),
+            "{verdict:?}"
+        );
+    }
+    let stats = verifier.site_stats(7).unwrap();
+    assert!(stats.circuit_open && stats.error_rate > 0.0, "{stats:?}");
+    assert!(stats.limit < verifier.limit_settings().initial, "{stats:?}");
+    let seen = site.count();
+    let verdict = verifier.verify(7, &settings, &endpoint, "c0").await;
+    assert!(matches!(verdict, Err(ref e) if e.is_shed()), "{verdict:?}");
+    assert_eq!(site.count(), seen);
+
+    // The endpoint recovers; past the cool-down on the verifier's clock, one probe closes the breaker.
+    site.answer(healthy());
+    clock.advance(tessera::cookie_login::breaker::COOL_DOWN);
+    assert!(verifier.verify(7, &settings, &endpoint, "c0").await.is_ok());
+    let stats = verifier.site_stats(7).unwrap();
+    assert!(!stats.circuit_open && stats.error_rate == 0.0, "{stats:?}");
+}
