@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::error::FaveoError;
 use super::hashing::MAX_PASSWORD_CHARS;
 use super::params;
-use super::rate_limit::{self, Subject};
+use super::rate_limit::{self, AccountKey, Subject};
 use super::tokens;
 use super::user_object::FaveoUser;
 use crate::app::AppState;
@@ -132,15 +132,17 @@ pub async fn authenticate(
     let password = SecretString::from(password.to_string());
     let site_id = resolve_site(&state, &params).await?;
 
-    let subject = Subject::new(site_id, username, ip);
     let permit =
         state.password.hasher.acquire().await.map_err(|_| {
             FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
         })?;
+    // The user is looked up first, whether or not it exists (same cost either way), so
+    // that every spelling of one account counts against one limit.
+    let user = state.store.find_user_by_login(site_id, username).await?;
+    let subject = Subject::new(&AccountKey::of(site_id, username, user.as_ref()), ip);
     // Checked while holding a hashing slot, so at most the pool's size of guesses
     // per node can be in flight past the check at once.
     rate_limit::check(&state, &subject, state.now()).await?;
-    let user = state.store.find_user_by_login(site_id, username).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state
         .password

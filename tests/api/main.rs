@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod cookie_login;
 mod embed;
+mod hardening;
 mod oauth2;
 mod ops;
 mod store_batch;
