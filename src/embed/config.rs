@@ -66,7 +66,7 @@ fn public_headers() -> [(header::HeaderName, HeaderValue); 2] {
 }
 
 /// Public login configuration of a site for the embed script.
-#[utoipa::path(get, path = "/rest/v1/sites/{site_id}/embed-config", tag = "embed",
+#[utoipa::path(get, path = "/rest/v1/sites/{site_id}/embed-config", operation_id = "embed_config", tag = "embed",
     params(("site_id" = String, Path, description = "The Site ID")),
     responses(
         (status = 200, description = "Login mode and cookie name", body = EmbedConfig),

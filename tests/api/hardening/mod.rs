@@ -8,6 +8,7 @@ mod connections;
 mod crash;
 mod errors;
 mod fd_limit;
+mod openapi;
 mod proxies;
 mod schemathesis;
 
