@@ -6,6 +6,7 @@ mod brute_force;
 mod cli;
 mod connections;
 mod crash;
+mod demo_page;
 mod errors;
 mod fd_limit;
 mod openapi;
