@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cookie_login;
 mod embed;
+mod hardening;
 mod oauth2;
 mod ops;
 mod store_batch;
