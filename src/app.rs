@@ -47,7 +47,15 @@ impl AppState {
         let password = password::PasswordState::new(&config);
         Self(Arc::new(AppInner {
             store,
-            cookie_login: cookie_login::Verifier::new(config.allow_private_endpoints),
+            cookie_login: cookie_login::Verifier::with_clock(
+                config.allow_private_endpoints,
+                cookie_login::limits::SiteLimits::new(cookie_login::limiter::LimitSettings {
+                    floor: config.cookie_login_limit_floor,
+                    ceiling: config.cookie_login_limit_ceiling,
+                    ..Default::default()
+                }),
+                clock.clone(),
+            ),
             config,
             clock,
             metrics: Metrics::default(),

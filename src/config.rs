@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::cookie_login::limiter::LimitSettings;
 use crate::http::TrustedProxies;
 
 /// Everything `tessera serve` needs to run.
@@ -68,6 +69,10 @@ pub struct Config {
     pub jwt_refresh_window: Duration,
     /// Password hashes computed at once (each takes ~19 MiB and one core for tens of ms).
     pub password_hash_concurrency: usize,
+    /// Cookie-login verifications of one site in flight on this node: the adaptive
+    /// limit never falls below the floor nor rises above the ceiling.
+    pub cookie_login_limit_floor: usize,
+    pub cookie_login_limit_ceiling: usize,
 }
 
 /// One password hash at a time per core: more only queues inside the OS scheduler.
@@ -99,6 +104,8 @@ impl Default for Config {
             jwt_ttl: Duration::from_secs(3600),
             jwt_refresh_window: Duration::from_secs(14 * 24 * 3600),
             password_hash_concurrency: default_password_hash_concurrency(),
+            cookie_login_limit_floor: LimitSettings::default().floor,
+            cookie_login_limit_ceiling: LimitSettings::default().ceiling,
         }
     }
 }
@@ -202,6 +209,15 @@ impl Config {
         }
         if self.password_hash_concurrency == 0 || self.password_hash_concurrency > 1024 {
             return bad("password_hash_concurrency must be between 1 and 1024");
+        }
+        let (floor, ceiling) = (
+            self.cookie_login_limit_floor,
+            self.cookie_login_limit_ceiling,
+        );
+        if floor == 0 || floor > ceiling || ceiling > 4096 {
+            return bad(
+                "cookie_login_limit_floor must be at least 1 and at most cookie_login_limit_ceiling, which is at most 4096",
+            );
         }
         if let Some(url) = &self.public_url {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -333,6 +349,12 @@ jwt_refresh_window = "14days"
 # Password hashes (Argon2id, 19 MiB each) computed at once; default: the number of cores
 # (env TESSERA_PASSWORD_HASH_CONCURRENCY, flag --password-hash-concurrency).
 # password_hash_concurrency = 4
+
+# Cookie-login verifications of one site in flight on this node: an adaptive limit
+# that follows the site's endpoint between these bounds (env
+# TESSERA_COOKIE_LOGIN_LIMIT_FLOOR / _CEILING, flags --cookie-login-limit-floor / -ceiling).
+cookie_login_limit_floor = 4
+cookie_login_limit_ceiling = 256
 "#;
 
 #[cfg(test)]

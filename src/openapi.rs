@@ -117,7 +117,8 @@ impl Modify for SecuritySchemes {
 /// may not repeat (parameter pollution): extra fields are said to be single strings.
 fn extra_fields_are_strings(schema: &mut RefOr<Schema>) {
     match schema {
-        RefOr::T(Schema::Object(object)) => {
+        // A body that refuses unknown fields (`deny_unknown_fields`) already says so.
+        RefOr::T(Schema::Object(object)) if object.additional_properties.is_none() => {
             object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
                 Schema::Object(Object::with_type(Type::String)),
             ))));

@@ -8,7 +8,7 @@ use super::{bans, page_limit, time, validate, AdminError, AdminResult, Ctx};
 use crate::password::hashing::{self, HashPool};
 use crate::store::audit::AuditFilter;
 use crate::store::user_admin::{Change, UserQuery, UserSession, UserStatus};
-use crate::store::users::{Ban, NewLocalUser, User};
+use crate::store::users::{Ban, NewLocalUser, Role, User};
 
 /// Most users per page.
 pub const MAX_PAGE: i64 = 200;
@@ -158,8 +158,8 @@ pub struct NewUser {
     #[serde(default)]
     #[schema(max_length = 100)]
     pub last_name: String,
-    /// `user` (default), `agent` or `admin`.
-    pub role: Option<String>,
+    /// Default `user`.
+    pub role: Option<Role>,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -189,8 +189,8 @@ pub struct BanRequest {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    /// `user`, `agent` or `admin`; a change ends the user's console sessions.
-    pub role: Option<String>,
+    /// A change ends the user's console sessions.
+    pub role: Option<Role>,
     /// `false` deactivates the user (its sessions end), `true` reactivates it.
     pub active: Option<bool>,
 }
@@ -304,7 +304,7 @@ pub async fn create(
         .map_err(invalid("first_name"))?;
     let last_name =
         validate::text_field("last name", &new.last_name, 0, 100).map_err(invalid("last_name"))?;
-    let role = validate::role(new.role.as_deref().unwrap_or("user")).map_err(invalid("role"))?;
+    let role = new.role.unwrap_or(Role::User).as_str().to_string();
     hashing::check_policy(secrecy::ExposeSecret::expose_secret(&new.password))
         .map_err(|e| AdminError::invalid("password", e.to_string()))?;
     let permit = match pool {
@@ -412,12 +412,7 @@ pub async fn end_session(ctx: &Ctx<'_>, user_id: i64, session_ref: &str) -> Admi
 /// Changes role and/or active flag, each in its own audited transaction, after both
 /// were validated.
 pub async fn patch(ctx: &Ctx<'_>, user_id: i64, patch: &UserPatch) -> AdminResult<UserView> {
-    let role = patch
-        .role
-        .as_deref()
-        .map(validate::role)
-        .transpose()
-        .map_err(|m| AdminError::invalid("role", m))?;
+    let role = patch.role.map(Role::as_str);
     let current = user(ctx, user_id).await?;
     if current.deleted && (role.is_some() || patch.active.is_some()) {
         return Err(AdminError::Conflict(format!(
@@ -428,7 +423,7 @@ pub async fn patch(ctx: &Ctx<'_>, user_id: i64, patch: &UserPatch) -> AdminResul
         let event = ctx.event("user.role_changed");
         if let Change::NoSuchUser = ctx
             .store
-            .set_user_role(ctx.site_id, user_id, &role, event)
+            .set_user_role(ctx.site_id, user_id, role, event)
             .await?
         {
             return Err(no_such_user(ctx, user_id));

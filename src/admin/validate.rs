@@ -96,15 +96,6 @@ pub fn email(raw: &str) -> Result<String, String> {
     Ok(email)
 }
 
-/// One of the roles of SPEC §1.
-pub fn role(raw: &str) -> Result<String, String> {
-    crate::store::users::ROLES
-        .into_iter()
-        .find(|r| *r == raw)
-        .map(str::to_string)
-        .ok_or_else(|| format!("{raw:?} is not a role; use user, agent or admin"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +150,5 @@ mod tests {
         for bad in ["ann", "@example.com", "ann@example", "a n@example.com"] {
             assert!(email(bad).is_err(), "{bad}");
         }
-        assert_eq!(role("agent").unwrap(), "agent");
-        assert!(role("root").is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::admin::users::{self, NewUser};
 use crate::clock::{Clock, SystemClock};
 use crate::password::hashing::{self, MAX_PASSWORD_CHARS};
 use crate::store::audit::Actor;
-use crate::store::users::ROLES;
+use crate::store::users::Role;
 use crate::store::Store;
 
 /// `tessera user set-password SITE USER_ID --password-stdin`
@@ -39,8 +39,8 @@ pub struct CreateArgs {
     first_name: String,
     #[arg(long, default_value = "")]
     last_name: String,
-    #[arg(long, default_value = "user", value_parser = clap::builder::PossibleValuesParser::new(ROLES))]
-    role: String,
+    #[arg(long, value_enum, default_value_t = Role::User)]
+    role: Role,
     /// Read the password from stdin (required: passwords are never taken from arguments).
     #[arg(long, required = true)]
     password_stdin: bool,

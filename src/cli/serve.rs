@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// Password hashes computed at once [default: number of cores]
     #[arg(long, env = "TESSERA_PASSWORD_HASH_CONCURRENCY")]
     password_hash_concurrency: Option<usize>,
+    /// Lowest limit of one site's cookie-login verifications in flight [default: 4]
+    #[arg(long, env = "TESSERA_COOKIE_LOGIN_LIMIT_FLOOR")]
+    cookie_login_limit_floor: Option<usize>,
+    /// Highest limit of one site's cookie-login verifications in flight [default: 256]
+    #[arg(long, env = "TESSERA_COOKIE_LOGIN_LIMIT_CEILING")]
+    cookie_login_limit_ceiling: Option<usize>,
 }
 
 impl ServeArgs {
@@ -152,6 +158,12 @@ impl ServeArgs {
         }
         if let Some(v) = self.password_hash_concurrency {
             config.password_hash_concurrency = v;
+        }
+        if let Some(v) = self.cookie_login_limit_floor {
+            config.cookie_login_limit_floor = v;
+        }
+        if let Some(v) = self.cookie_login_limit_ceiling {
+            config.cookie_login_limit_ceiling = v;
         }
         config
     }

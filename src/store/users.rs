@@ -7,8 +7,34 @@ use super::audit::{self, Actor, NewAuditEvent};
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 
-/// The roles a user can have on a site.
-pub const ROLES: [&str; 3] = ["user", "agent", "admin"];
+/// The roles a user can have on a site (SPEC §1); stored as their lower-case names.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+}
 
 /// A ban: permanent when `ends_at` is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
