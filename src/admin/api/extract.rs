@@ -168,13 +168,9 @@ impl FromRequestParts<AppState> for Segments {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| invalid("the path is not valid UTF-8"))?;
-        let mut out = Vec::new();
-        for (_, value) in &params {
-            let decoded = percent_encoding::percent_decode_str(value)
-                .decode_utf8()
-                .map_err(|_| invalid("the path is not valid UTF-8"))?;
-            out.push(decoded.into_owned());
-        }
-        Ok(Segments(out))
+        // Already percent-decoded (and checked to be UTF-8) by axum.
+        Ok(Segments(
+            params.iter().map(|(_, value)| value.to_string()).collect(),
+        ))
     }
 }
