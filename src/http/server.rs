@@ -108,11 +108,18 @@ pub async fn serve(
     let (shed, _) = watch::channel(0u64);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.keep_alive(true);
+    // Logged once per stretch at the cap, not once per connection accepted there.
+    let mut at_cap = false;
     'accept: loop {
         let permit = match permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+            Ok(permit) => {
+                at_cap = false;
+                permit
+            }
             Err(_) => {
-                tracing::warn!(max, "connection limit reached; closing idle connections");
+                if !std::mem::replace(&mut at_cap, true) {
+                    tracing::warn!(max, "connection limit reached; closing idle connections");
+                }
                 loop {
                     shed.send_modify(|round| *round += 1);
                     tokio::select! {
@@ -250,7 +257,8 @@ where
 /// What a connection is doing, for its timeouts.
 pub struct Activity {
     state: Mutex<State>,
-    /// Woken when the last request in progress finishes (a new deadline starts).
+    /// Woken when a new deadline starts: the last request in progress finished, or a
+    /// kept-alive connection's next head began.
     changed: Notify,
 }
 
@@ -309,6 +317,9 @@ impl Activity {
             if !state.awaiting_head {
                 state.awaiting_head = true;
                 state.since = Instant::now();
+                drop(state);
+                // The header deadline may be sooner than the idle one being waited for.
+                self.changed.notify_one();
             }
         }
     }
