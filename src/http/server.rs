@@ -107,7 +107,9 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(max));
     let (shed, _) = watch::channel(0u64);
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true);
+    // hyper's own limits answer a bare 431 before the route is known; ours, below them,
+    // answer in the JSON shape of the route's family (SPEC §9).
+    http.keep_alive(true).max_headers(4 * super::MAX_HEADERS);
     // Logged once per stretch at the cap, not once per connection accepted there.
     let mut at_cap = false;
     'accept: loop {
@@ -186,10 +188,20 @@ fn handle(
     let guard = ResponseGuard::new(activity.clone());
     let (mut parts, incoming) = request.into_parts();
     let (request_body, progress) = body::RequestBody::new(incoming, body_timeout);
+    let oversized = super::headers_too_large(&parts);
     parts.extensions.insert(ConnectInfo(peer));
     let request = Request::from_parts(parts, Body::new(request_body));
     async move {
-        let Ok(response) = app.oneshot(request).await;
+        let response = match oversized {
+            Some(refusal) => {
+                drop(request);
+                refusal
+            }
+            None => {
+                let Ok(response) = app.oneshot(request).await;
+                response
+            }
+        };
         Ok(body::finish(response, progress, guard).await)
     }
 }
