@@ -28,6 +28,8 @@ start_server() {
   fi
   export TESSERA_DATABASE_URL="$DB_URL"
   local created
+  # Operator commands do not create a missing store: migrate makes it.
+  "$BIN" migrate >/dev/null
   created="$("$BIN" site create --name bench --origin http://127.0.0.1:9 --json)"
   SITE_ID="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["site_id"])')"
   API_KEY="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
