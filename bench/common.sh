@@ -31,6 +31,8 @@ start_server() {
   # refuses those unless private endpoints are allowed, like the server below.
   export TESSERA_ALLOW_PRIVATE_ENDPOINTS=true
   local created
+  # Operator commands do not create a missing store: migrate makes it.
+  "$BIN" migrate >/dev/null
   created="$("$BIN" site create --name bench --origin http://127.0.0.1:9 --json)"
   SITE_ID="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["site_id"])')"
   API_KEY="$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"

@@ -145,6 +145,35 @@ fn is_faveo(path: &str) -> bool {
     path.starts_with("/api/v1/")
 }
 
+/// Most request header fields accepted, and their largest total size (names, values
+/// and separators): far above what browsers and HTTP clients send.
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// 431 in the shape of the path's family when the request's headers are over the
+/// limits; `None` when they are within them.
+pub fn headers_too_large(parts: &Parts) -> Option<Response> {
+    let bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if bytes <= MAX_HEADER_BYTES && parts.headers.len() <= MAX_HEADERS {
+        return None;
+    }
+    let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    Some(if is_faveo(parts.uri.path()) {
+        crate::password::error::FaveoError::new(status, "request headers too large").into_response()
+    } else {
+        ApiError::new(
+            status,
+            "invalid_request",
+            "the request headers are larger than 32 KiB or more than 100 fields",
+        )
+        .into_response()
+    })
+}
+
 /// Unknown path: JSON 404 in the shape of the path's API family.
 pub async fn not_found(uri: Uri) -> Response {
     if is_faveo(uri.path()) {

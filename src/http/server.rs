@@ -107,12 +107,21 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(max));
     let (shed, _) = watch::channel(0u64);
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true);
+    // hyper's own limits answer a bare 431 before the route is known; ours, below them,
+    // answer in the JSON shape of the route's family (SPEC §9).
+    http.keep_alive(true).max_headers(4 * super::MAX_HEADERS);
+    // Logged once per stretch at the cap, not once per connection accepted there.
+    let mut at_cap = false;
     'accept: loop {
         let permit = match permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+            Ok(permit) => {
+                at_cap = false;
+                permit
+            }
             Err(_) => {
-                tracing::warn!(max, "connection limit reached; closing idle connections");
+                if !std::mem::replace(&mut at_cap, true) {
+                    tracing::warn!(max, "connection limit reached; closing idle connections");
+                }
                 loop {
                     shed.send_modify(|round| *round += 1);
                     tokio::select! {
@@ -179,10 +188,20 @@ fn handle(
     let guard = ResponseGuard::new(activity.clone());
     let (mut parts, incoming) = request.into_parts();
     let (request_body, progress) = body::RequestBody::new(incoming, body_timeout);
+    let oversized = super::headers_too_large(&parts);
     parts.extensions.insert(ConnectInfo(peer));
     let request = Request::from_parts(parts, Body::new(request_body));
     async move {
-        let Ok(response) = app.oneshot(request).await;
+        let response = match oversized {
+            Some(refusal) => {
+                drop(request);
+                refusal
+            }
+            None => {
+                let Ok(response) = app.oneshot(request).await;
+                response
+            }
+        };
         Ok(body::finish(response, progress, guard).await)
     }
 }
@@ -250,7 +269,8 @@ where
 /// What a connection is doing, for its timeouts.
 pub struct Activity {
     state: Mutex<State>,
-    /// Woken when the last request in progress finishes (a new deadline starts).
+    /// Woken when a new deadline starts: the last request in progress finished, or a
+    /// kept-alive connection's next head began.
     changed: Notify,
 }
 
@@ -309,6 +329,9 @@ impl Activity {
             if !state.awaiting_head {
                 state.awaiting_head = true;
                 state.since = Instant::now();
+                drop(state);
+                // The header deadline may be sooner than the idle one being waited for.
+                self.changed.notify_one();
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Errors raised before a handler runs are JSON in their family's shape (SPEC §9): a
 //! path that is not UTF-8, a wrong method with an `Allow` listing exactly the route's
-//! methods, the Faveo shape under /api/v1/.
+//! methods, headers over the limits (431), the Faveo shape under /api/v1/.
 
 use serde_json::Value;
 
@@ -68,6 +68,25 @@ both_stores! {
                 assert_eq!(body["error"], "method_not_allowed", "{path}: {body}");
             }
         }
+    }
+
+    async fn oversized_headers_are_a_json_431_in_the_familys_shape(app) {
+        let big = "x".repeat(40 * 1024);
+        let response = app.client.get(app.url("/healthz")).header("x-big", &big).send().await.unwrap();
+        assert_eq!(response.status(), 431);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        let response = app.client.post(app.url("/api/v1/authenticate")).header("x-big", &big).send().await.unwrap();
+        assert_eq!(response.status(), 431);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status_code"], 431, "{body}");
+        let mut many = app.client.get(app.url("/healthz"));
+        for i in 0..150 {
+            many = many.header(format!("x-h{i}"), "1");
+        }
+        assert_eq!(many.send().await.unwrap().status(), 431);
+        // Within the limits, nothing changes.
+        assert_eq!(app.client.get(app.url("/healthz")).header("x-big", "y".repeat(8 * 1024)).send().await.unwrap().status(), 200);
     }
 
     async fn unknown_faveo_paths_answer_in_the_faveo_shape(app) {
