@@ -10,6 +10,7 @@
 //! every value is HTML-escaped. No page needs JavaScript.
 
 pub mod assets;
+pub mod authentication;
 pub mod general;
 pub mod keys;
 pub mod page;
@@ -41,6 +42,11 @@ pub fn routes() -> Router<AppState> {
             "/admin/keys/{key_id}/delete",
             get(keys::confirm_delete).post(keys::delete),
         )
+        .route(
+            "/admin/authentication",
+            get(authentication::page).post(authentication::save),
+        )
+        .route("/admin/authentication/test", post(authentication::test))
         .route("/admin/general", get(general::page).post(general::save))
         .route("/admin/users", get(users::list))
         .route("/admin/users/{user_id}", get(users::show))
