@@ -10,6 +10,7 @@
 //! every value is HTML-escaped. No page needs JavaScript.
 
 pub mod assets;
+pub mod audit;
 pub mod authentication;
 pub mod general;
 pub mod keys;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<AppState> {
             "/admin/users/{user_id}/sessions/{session_ref}/end",
             post(users::end_session),
         )
+        .route("/admin/audit", get(audit::page))
+        .route("/admin/audit.csv", get(audit::csv))
         .route("/admin/{*rest}", any(page::not_found))
         .layer(axum::middleware::map_response(page::security_headers))
 }

@@ -1,6 +1,7 @@
 //! The admin console (SPEC §7.3) over plain HTTP on both stores: login, the session
 //! cookie, CSRF and origin checks, and the pages' actions through the service layer.
 
+mod audit;
 mod authentication;
 mod login;
 mod pages;
