@@ -76,8 +76,12 @@ struct UserPage {
     layout: Layout,
     user: UserView,
     sessions: Vec<SessionView>,
+    more_sessions: usize,
     csrf_token: String,
 }
+
+/// Most sessions listed on a user's page.
+const SHOWN_SESSIONS: usize = 100;
 
 fn user_id(text: &str) -> Result<i64, ConsoleError> {
     text.parse::<i64>()
@@ -95,11 +99,15 @@ async fn user_page(
 ) -> Result<Response, ConsoleError> {
     let ctx = console.ctx(state);
     let user = users::show(&ctx, id).await?;
-    let sessions = users::sessions(&ctx, id).await?.sessions;
+    let mut sessions = users::sessions(&ctx, id).await?.sessions;
+    // Pages stay small; "End all sessions" reaches the rest.
+    let more_sessions = sessions.len().saturating_sub(SHOWN_SESSIONS);
+    sessions.truncate(SHOWN_SESSIONS);
     let page = UserPage {
         layout,
         user,
         sessions,
+        more_sessions,
         csrf_token: console.csrf_token.clone(),
     };
     Ok(page::render(status, &page))

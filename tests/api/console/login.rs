@@ -186,3 +186,43 @@ both_stores! {
         assert_eq!(anonymous.status(), 401);
     }
 }
+
+both_stores! {
+    async fn too_many_failed_logins_are_refused_even_with_the_right_password(app) {
+        create_user(&app, "boss", "admin").await;
+        let site = app.site_id.to_string();
+        for _ in 0..10 {
+            let response = post_login(&app, &site, "BOSS", "wrong password here").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = post_login(&app, &site, "boss", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key("retry-after"));
+        assert!(set_cookie(response.headers()).is_none());
+        assert!(response.text().await.unwrap().contains("Too many failed logins"));
+    }
+}
+
+crate::both_databases! {
+    async fn the_cookie_is_secure_behind_an_https_public_url(db) {
+        let config = tessera::config::Config {
+            public_url: Some("https://console.example".parse().unwrap()),
+            ..crate::helpers::test_config(&db)
+        };
+        let app = crate::helpers::TestApp::spawn(&db, config).await;
+        create_user(&app, "boss", "admin").await;
+        let login = |origin: &'static str| {
+            app.client.post(app.url("/admin/login")).header("Origin", origin)
+                .form(&[("site_id", app.site_id.to_string().as_str()), ("username", "boss"), ("password", PASSWORD)])
+                .send()
+        };
+        // The server's origin is its public URL's.
+        let refused = login("http://127.0.0.1").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let response = login("https://console.example").await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = set_cookie(response.headers()).unwrap();
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        app.stop().await;
+    }
+}

@@ -139,3 +139,27 @@ both_stores! {
         assert_eq!(status, StatusCode::SEE_OTHER, "that was this very session");
     }
 }
+
+both_stores! {
+    async fn the_users_list_pages_by_cursor_keeping_the_search(app) {
+        let console = Console::login(&app, "boss").await;
+        let token = app.token("accounts").await;
+        for i in 0..51 {
+            sso_login(&app, &token, &format!("p-{i}"), &format!("Pager {i}"), &format!("p{i}@example.com")).await;
+        }
+        let (status, first) = console.get("/admin/users?q=pager").await;
+        assert_eq!(status, 200);
+        assert_eq!(first.matches("data-label=\"User\"").count(), 50);
+        assert!(first.len() < 50 * 1024);
+        let start = first.find("href=\"/admin/users?q=pager&#38;cursor=").expect("a next page") + 6;
+        let href = first[start..start + first[start..].find('"').unwrap()].replace("&#38;", "&");
+        let (status, second) = console.get(&href).await;
+        assert_eq!(status, 200);
+        assert_eq!(second.matches("data-label=\"User\"").count(), 1);
+        assert!(second.contains("Pager 0"));
+        assert!(!second.contains("Next page"));
+        let (status, bad) = console.get("/admin/users?status=gone").await;
+        assert_eq!(status, 400);
+        assert!(bad.contains("status:"));
+    }
+}
