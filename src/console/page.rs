@@ -260,12 +260,26 @@ pub fn ok<T: Template>(page: &T) -> Response {
     render(StatusCode::OK, page)
 }
 
+/// Paths of the console (not of the admin JSON API, which keeps its own shape).
+pub fn is_console_path(path: &str) -> bool {
+    (path == "/admin" || path.starts_with("/admin/")) && !path.starts_with("/admin/api/")
+}
+
 /// Unknown paths under `/admin`: a page, except under the JSON API, which keeps its shape.
 pub async fn not_found(request: Request) -> Response {
-    if request.uri().path().starts_with("/admin/api/") {
+    if !is_console_path(request.uri().path()) {
         return crate::http::not_found().await;
     }
     ConsoleError::NotFound("There is no such page in the console.".into()).into_response()
+}
+
+/// A console path with a method it does not take: a page (axum adds `Allow`).
+pub async fn method_not_allowed() -> Response {
+    let mut response =
+        ConsoleError::Invalid("This page does not accept that kind of request.".into())
+            .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    security_headers(response).await
 }
 
 /// The confirmation step of a destructive action: a page whose form posts to `action`.

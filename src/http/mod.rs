@@ -103,8 +103,12 @@ pub async fn not_found() -> Response {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
 }
 
-/// Known path, wrong method: JSON 405 (axum adds the `Allow` header).
-pub async fn method_not_allowed() -> Response {
+/// Known path, wrong method: JSON 405 (axum adds the `Allow` header); a page under
+/// the console's paths.
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    if crate::console::page::is_console_path(uri.path()) {
+        return crate::console::page::method_not_allowed().await;
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

@@ -55,6 +55,14 @@ both_stores! {
         let missing = app.client.get(app.url("/admin/nothing-here")).header("Cookie", value).send().await.unwrap();
         assert_eq!(missing.status(), 404);
         assert!(missing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let wrong_method = app.client.put(app.url("/admin/keys")).header("Cookie", value).send().await.unwrap();
+        assert_eq!(wrong_method.status(), 405);
+        assert!(wrong_method.headers()["allow"].to_str().unwrap().contains("POST"));
+        assert_eq!(wrong_method.headers()["content-security-policy"], "default-src 'self'");
+        assert!(wrong_method.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let api_wrong_method = app.client.put(app.url("/admin/api/v1/keys")).send().await.unwrap();
+        assert_eq!(api_wrong_method.status(), 405);
+        assert!(api_wrong_method.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
         let api_missing = app.client.get(app.url("/admin/api/v1/nothing")).send().await.unwrap();
         assert_eq!(api_missing.status(), 404);
         assert!(api_missing.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
