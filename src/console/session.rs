@@ -451,3 +451,35 @@ pub async fn logout(
         .insert(header::SET_COOKIE, set_cookie(&state, "", 0));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tessera_admin_x=2"),
+        );
+        assert_eq!(cookie_value(&headers), None);
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("b=3; tessera_admin=abc; c=4"),
+        );
+        assert_eq!(cookie_value(&headers), Some("abc"));
+        let mut empty = HeaderMap::new();
+        empty.append(header::COOKIE, HeaderValue::from_static("tessera_admin="));
+        assert_eq!(cookie_value(&empty), None);
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_the_session_and_reveal_nothing() {
+        let a = csrf_token("session-a");
+        assert_eq!(a, csrf_token("session-a"));
+        assert_ne!(a, csrf_token("session-b"));
+        assert_eq!(a.len(), 43);
+        assert!(!a.contains("session"));
+    }
+}
