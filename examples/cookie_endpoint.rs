@@ -1,5 +1,6 @@
 //! A site's cookie-verification endpoint for benchmarks (bench/cookie_login.sh):
-//! `GET /ok?sid=X` answers at once with user X; `GET /hang?sid=X` never answers.
+//! `GET /ok?sid=X` answers at once with user X; `GET /slow?sid=X` after 50 ms (a
+//! healthy site under load); `GET /hang?sid=X` never answers.
 //!
 //! ```sh
 //! cargo run --release --example cookie_endpoint -- 127.0.0.1:18090
@@ -25,6 +26,11 @@ async fn ok(RawQuery(query): RawQuery) -> Json<Value> {
     }))
 }
 
+async fn slow(query: RawQuery) -> Json<Value> {
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    ok(query).await
+}
+
 async fn hang() -> &'static str {
     std::future::pending::<()>().await;
     unreachable!("a pending future never completes")
@@ -37,8 +43,9 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:18090".into());
     let app = Router::new()
         .route("/ok", get(ok))
+        .route("/slow", get(slow))
         .route("/hang", get(hang));
     let listener = tokio::net::TcpListener::bind(&listen).await?;
-    eprintln!("cookie endpoint on http://{listen} (/ok, /hang)");
+    eprintln!("cookie endpoint on http://{listen} (/ok, /slow, /hang)");
     axum::serve(listener, app).await
 }

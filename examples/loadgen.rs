@@ -10,9 +10,11 @@
 //!     --method POST --basic 1:tsk_… --form 'grant_type=client_credentials' \
 //!     --connections 32 --duration 10s
 //! ```
-//! `--json` prints one JSON object instead of text (for scripts).
+//! `--json` prints one JSON object instead of text (for scripts). A `{n}` in the
+//! body becomes a number unique to each request (e.g. one cookie per browser).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -26,6 +28,8 @@ struct Options {
     method: hyper::Method,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// The body around its `{n}`, when it has one.
+    numbered: Option<(String, String)>,
     connections: usize,
     duration: Duration,
     json: bool,
@@ -82,11 +86,16 @@ fn parse_args() -> Options {
             _ => usage(),
         }
     }
+    let numbered = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|b| b.split_once("{n}"))
+        .map(|(before, after)| (before.to_string(), after.to_string()));
     Options {
         url: url.unwrap_or_else(|| usage()),
         method,
         headers,
         body,
+        numbered,
         connections,
         duration,
         json,
@@ -98,6 +107,18 @@ struct Tally {
     latencies_us: Vec<u32>,
     statuses: BTreeMap<u16, u64>,
     errors: u64,
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn body(options: &Options) -> Bytes {
+    match &options.numbered {
+        Some((before, after)) => {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            Bytes::from(format!("{before}{n}{after}"))
+        }
+        None => options.body.clone(),
+    }
 }
 
 async fn connection_loop(options: std::sync::Arc<Options>, deadline: Instant) -> Tally {
@@ -130,9 +151,7 @@ async fn connection_loop(options: std::sync::Arc<Options>, deadline: Instant) ->
             for (k, v) in &options.headers {
                 request = request.header(k, v);
             }
-            let request = request
-                .body(Full::new(options.body.clone()))
-                .expect("request");
+            let request = request.body(Full::new(body(&options))).expect("request");
             let started = Instant::now();
             let response = match sender.send_request(request).await {
                 Ok(r) => r,

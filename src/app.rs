@@ -106,6 +106,23 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A listener that could not be bound, with the address and the setting to change.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} for the {which}: {source}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub which: &'static str,
+    pub source: std::io::Error,
+}
+
+async fn listen(addr: SocketAddr, which: &'static str) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).await.map_err(|source| BindError {
+        addr,
+        which,
+        source,
+    })
+}
+
 /// A bound, not yet running server.
 pub struct Server {
     state: AppState,
@@ -114,11 +131,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listeners named by the configuration.
-    pub async fn bind(state: AppState) -> std::io::Result<Self> {
-        let public = TcpListener::bind(state.config.listen).await?;
+    /// Binds the listeners named by the configuration; an error names the address and
+    /// the setting it came from (two servers usually collide on the metrics port).
+    pub async fn bind(state: AppState) -> Result<Self, BindError> {
+        let public = listen(state.config.listen, "public listener (listen, --listen)").await?;
         let metrics = match state.config.metrics_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
+            Some(addr) => {
+                Some(listen(addr, "metrics listener (metrics_listen, --metrics-listen)").await?)
+            }
             None => None,
         };
         Ok(Self::from_listeners(state, public, metrics))
@@ -155,29 +175,19 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let limits = http::server::Limits::of(&self.state.config);
         let purger = tokio::spawn(purge::run(self.state.clone(), stop_rx.clone()));
         let metrics_server = self.metrics.map(|listener| {
             let app = metrics_router(self.state.clone());
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await
-            })
+            tokio::spawn(http::server::serve(listener, app, limits, stop_rx.clone()))
         });
         let app = router(self.state.clone());
-        let result = axum::serve(
-            self.public,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             let _ = stop_tx.send(true);
-        })
-        .await;
+        });
+        let result = http::server::serve(self.public, app, limits, stop_rx).await;
         if let Some(handle) = metrics_server {
             let _ = handle.await;
         }

@@ -9,6 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::http::TrustedProxies;
+
 /// Everything `tessera serve` needs to run.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -33,8 +35,23 @@ pub struct Config {
     /// How often expired tokens and sessions are purged.
     #[serde(deserialize_with = "human_duration")]
     pub purge_interval: Duration,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
+    /// Networks of the reverse proxies whose `X-Forwarded-For` is believed (SPEC §8).
+    pub trusted_proxies: TrustedProxies,
+    /// Replaced by `trusted_proxies`; still recognised so that an old file set to
+    /// `true` fails with a sentence saying what to write instead.
+    pub trust_forwarded_for: Option<bool>,
+    /// A request's head must arrive within this long (of the connection's start, or of
+    /// its first byte on a kept-alive connection).
+    #[serde(deserialize_with = "human_duration")]
+    pub http_header_timeout: Duration,
+    /// A request's body must arrive within this long of its head.
+    #[serde(deserialize_with = "human_duration")]
+    pub http_body_timeout: Duration,
+    /// A kept-alive connection with no request closes after this long.
+    #[serde(deserialize_with = "human_duration")]
+    pub http_idle_timeout: Duration,
+    /// Connections open at once per listener; default: the file-descriptor limit minus a reserve.
+    pub max_connections: Option<usize>,
     /// Let cookie-login endpoints be `http` and resolve to private addresses (development only).
     pub allow_private_endpoints: bool,
     /// Site used by password login when a request names none.
@@ -69,7 +86,12 @@ impl Default for Config {
             session_idle_timeout: Duration::from_secs(12 * 3600),
             session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(300),
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
+            trust_forwarded_for: None,
+            http_header_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(30),
+            http_idle_timeout: Duration::from_secs(60),
+            max_connections: None,
             allow_private_endpoints: false,
             default_site_id: None,
             database_pool_size: 16,
@@ -153,6 +175,30 @@ impl Config {
         }
         if self.jwt_refresh_window < self.jwt_ttl {
             return bad("jwt_refresh_window must not be shorter than jwt_ttl");
+        }
+        if self.trust_forwarded_for == Some(true) {
+            return bad(
+                "trust_forwarded_for (TESSERA_TRUST_FORWARDED_FOR, --trust-forwarded-for) \
+                 was replaced by trusted_proxies: list your proxies' networks there \
+                 (TESSERA_TRUSTED_PROXIES, --trusted-proxy)",
+            );
+        }
+        for (name, value) in [
+            ("http_header_timeout", self.http_header_timeout),
+            ("http_body_timeout", self.http_body_timeout),
+            ("http_idle_timeout", self.http_idle_timeout),
+        ] {
+            if value < Duration::from_millis(100) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be at least 100ms"
+                )));
+            }
+        }
+        if self
+            .max_connections
+            .is_some_and(|n| n == 0 || n > crate::http::server::MAX_CONNECTIONS)
+        {
+            return bad("max_connections must be between 1 and 1048576");
         }
         if self.password_hash_concurrency == 0 || self.password_hash_concurrency > 1024 {
             return bad("password_hash_concurrency must be between 1 and 1024");
@@ -250,8 +296,23 @@ session_max_lifetime = "30days"
 # How often expired tokens and sessions are deleted.
 purge_interval = "5m"
 
-# Take the client IP from X-Forwarded-For: only behind a reverse proxy you control.
-trust_forwarded_for = false
+# Reverse proxies whose X-Forwarded-For is believed, as CIDR networks (env
+# TESSERA_TRUSTED_PROXIES, comma-separated; flag --trusted-proxy, repeatable). Only a
+# request whose peer is in one of them has its client IP taken from the header: the
+# right-most address that is not itself a trusted proxy. Default: none.
+trusted_proxies = []
+
+# A request's head must arrive within this long, its body within this long after it;
+# kept-alive connections without a request close after the idle timeout
+# (env TESSERA_HTTP_HEADER_TIMEOUT, ..., flags --http-header-timeout, ...).
+http_header_timeout = "10s"
+http_body_timeout = "30s"
+http_idle_timeout = "60s"
+
+# Connections open at once; past it new ones wait in the listen backlog. Default: the
+# process's file-descriptor limit minus 128 kept for the store and outgoing requests
+# (env TESSERA_MAX_CONNECTIONS, flag --max-connections).
+# max_connections = 4000
 
 # Allow http:// and private-address cookie-login endpoints (development and tests only).
 allow_private_endpoints = false
@@ -290,6 +351,10 @@ mod tests {
         assert_eq!(parsed.purge_interval, defaults.purge_interval);
         assert_eq!(parsed.database_url.expose(), defaults.database_url.expose());
         assert_eq!(parsed.jwt_ttl, defaults.jwt_ttl);
+        assert_eq!(parsed.trusted_proxies, defaults.trusted_proxies);
+        assert_eq!(parsed.http_header_timeout, defaults.http_header_timeout);
+        assert_eq!(parsed.http_body_timeout, defaults.http_body_timeout);
+        assert_eq!(parsed.http_idle_timeout, defaults.http_idle_timeout);
         assert_eq!(parsed.jwt_refresh_window, defaults.jwt_refresh_window);
         assert_eq!(
             parsed.password_hash_concurrency,

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// `{"error", "error_description"}`, the error body of the OAuth and JSON APIs.
@@ -42,6 +44,7 @@ pub struct FaveoErrorSchema {
         crate::ops::readyz,
         crate::ops::openapi,
         crate::embed::config::embed_config,
+        crate::embed::embed_script,
         crate::accounts::login::login,
         crate::accounts::logout::logout,
         crate::sessions::lookup::lookup,
@@ -86,6 +89,11 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in components.schemas.iter_mut() {
+            if name.ends_with("Request") || name == "TokenParam" {
+                extra_fields_are_strings(schema);
+            }
+        }
         components.add_security_scheme(
             "client_basic",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
@@ -94,9 +102,40 @@ impl Modify for SecuritySchemes {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        // The Faveo API's JWT: as a Bearer token, or as `?token=` (SPEC §4.3).
+        let mut jwt = Http::new(HttpAuthScheme::Bearer);
+        jwt.bearer_format = Some("JWT".to_string());
+        components.add_security_scheme("jwt", SecurityScheme::Http(jwt));
+        components.add_security_scheme(
+            "jwt_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
+        );
+    }
+}
+
+/// Request bodies are forms (or JSON) whose unknown fields are ignored but whose fields
+/// may not repeat (parameter pollution): extra fields are said to be single strings.
+fn extra_fields_are_strings(schema: &mut RefOr<Schema>) {
+    match schema {
+        RefOr::T(Schema::Object(object)) => {
+            object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
+                Schema::Object(Object::with_type(Type::String)),
+            ))));
+        }
+        RefOr::T(Schema::OneOf(one_of)) => {
+            one_of.items.iter_mut().for_each(extra_fields_are_strings)
+        }
+        _ => {}
     }
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The document as this server serves it: with its own public URL as the server.
+pub fn document_for(public_base: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    doc.servers = Some(vec![utoipa::openapi::server::Server::new(public_base)]);
+    doc
 }

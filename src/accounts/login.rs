@@ -30,12 +30,28 @@ use crate::store::users::User;
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct LoginRequest {
-    /// The site's own user id: 1–255 characters, no control characters, not a
-    /// placeholder (`null`, `none`, `nil`, `undefined`, `blank`). A JSON number is fine.
+    /// The site's own user id: 1–255 characters, no control characters, no surrounding
+    /// whitespace, not a placeholder (`null`, `none`, `nil`, `undefined`, `blank`). A
+    /// JSON number is fine.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     id: String,
-    /// Display name: 1–255 characters after trimming.
+    /// Display name: 1–255 characters after trimming, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: String,
-    /// Optional; at most 255 characters, `local@domain`.
+    /// Optional; at most 255 characters, `local@domain`; empty means none.
+    #[schema(
+        nullable = false,
+        max_length = 255,
+        pattern = r"^\s*(?:[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@.\x00-\x1f\x7f-\x9f]+(?:\.[^\s@.\x00-\x1f\x7f-\x9f]+)*)?\s*$"
+    )]
     email: Option<String>,
 }
 
@@ -49,7 +65,7 @@ pub struct LoginResponse {
 
 #[utoipa::path(
     post,
-    path = "/rest/v1/accounts/login",
+    path = "/rest/v1/accounts/login", operation_id = "accounts_login",
     tag = "accounts",
     request_body(content = LoginRequest, description = "application/x-www-form-urlencoded or application/json",
                  content_type = "application/x-www-form-urlencoded"),

@@ -24,18 +24,30 @@ use crate::store::audit::NewAuditEvent;
 const MAX_SESSION_CHARS: usize = 256;
 
 /// The fields of a logout: exactly one of them.
+/// Exactly one of `session` and `id` (documentation only).
 #[derive(utoipa::ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
-pub struct LogoutRequest {
-    /// A session id returned by login: ends that session.
-    session: Option<String>,
-    /// The site's own user id: ends every session of that user.
-    id: Option<String>,
+pub enum LogoutRequest {
+    /// Ends one session.
+    #[schema(title = "by session")]
+    Session {
+        /// A session id returned by login.
+        #[schema(min_length = 1, max_length = 256)]
+        session: String,
+    },
+    /// Ends every session of one user.
+    #[schema(title = "by user")]
+    User {
+        /// The site's own user id.
+        #[schema(min_length = 1, max_length = 255)]
+        id: String,
+    },
 }
 
 #[utoipa::path(
     post,
-    path = "/rest/v1/accounts/logout",
+    path = "/rest/v1/accounts/logout", operation_id = "accounts_logout",
     tag = "accounts",
     request_body(content = LogoutRequest, description = "application/x-www-form-urlencoded or application/json",
                  content_type = "application/x-www-form-urlencoded"),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{time, AdminError, AdminResult, Ctx};
+use super::{page_limit, time, AdminError, AdminResult, Ctx};
 use crate::store::audit::{AuditEvent, AuditFilter};
 use crate::store::Store;
 
@@ -92,16 +92,7 @@ impl AuditQuery {
 }
 
 pub async fn list(ctx: &Ctx<'_>, query: &AuditQuery) -> AdminResult<AuditPage> {
-    let limit = match query.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(AdminError::invalid(
-                "limit",
-                format!("limit must be 1 to {MAX_PAGE}"),
-            ))
-        }
-    };
+    let limit = page_limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let filter = query.filter()?;
     let mut events = ctx
         .store

@@ -82,6 +82,18 @@ impl From<crate::cookie_login::patch::FieldError> for AdminError {
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
+/// A page size: `default` when not given, else 1 to `max`.
+fn page_limit(given: Option<i64>, default: i64, max: i64) -> AdminResult<i64> {
+    match given {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(AdminError::invalid(
+            "limit",
+            format!("limit must be 1 to {max}"),
+        )),
+    }
+}
+
 /// RFC 3339 text of a stored time, as every admin answer shows times.
 fn time(ms: Millis) -> String {
     rfc3339(ms)

@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::{bans, time, validate, AdminError, AdminResult, Ctx};
+use super::{bans, page_limit, time, validate, AdminError, AdminResult, Ctx};
 use crate::password::hashing::{self, HashPool};
 use crate::store::audit::AuditFilter;
 use crate::store::user_admin::{Change, UserQuery, UserSession, UserStatus};
@@ -213,16 +213,7 @@ async fn user(ctx: &Ctx<'_>, user_id: i64) -> AdminResult<User> {
 }
 
 pub async fn search(ctx: &Ctx<'_>, search: &UserSearch) -> AdminResult<UserPage> {
-    let limit = match search.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(AdminError::invalid(
-                "limit",
-                format!("limit must be 1 to {MAX_PAGE}"),
-            ))
-        }
-    };
+    let limit = page_limit(search.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let before_user_id = match search.cursor.as_deref() {
         None | Some("") => None,
         Some(text) => Some(

@@ -18,27 +18,42 @@ pub enum AuditCommand {
         /// Only events older than this event id (to page back).
         #[arg(long)]
         before: Option<i64>,
-        /// Only this action, e.g. user.login
-        #[arg(long)]
-        action: Option<String>,
-        /// Only events about this user.
-        #[arg(long)]
-        user_id: Option<i64>,
-        /// Only success or failure.
-        #[arg(long)]
-        outcome: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Every event (with the same filters) as CSV on stdout, streamed.
     Export {
         #[arg(value_parser = site_id_arg)]
         site: i64,
-        #[arg(long)]
-        action: Option<String>,
-        #[arg(long)]
-        user_id: Option<i64>,
-        #[arg(long)]
-        outcome: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
+}
+
+/// The filters both audit commands take.
+#[derive(Debug, clap::Args)]
+pub struct FilterArgs {
+    /// Only this action, e.g. user.login
+    #[arg(long)]
+    action: Option<String>,
+    /// Only events about this user.
+    #[arg(long)]
+    user_id: Option<i64>,
+    /// Only success or failure.
+    #[arg(long)]
+    outcome: Option<String>,
+}
+
+impl FilterArgs {
+    fn query(self, limit: Option<i64>, before: Option<i64>) -> AuditQuery {
+        AuditQuery {
+            limit,
+            before,
+            action: self.action,
+            user_id: self.user_id,
+            outcome: self.outcome,
+        }
+    }
 }
 
 pub async fn run(cmd: AuditCommand, store: &Store, out: &Output) -> CliResult {
@@ -47,18 +62,10 @@ pub async fn run(cmd: AuditCommand, store: &Store, out: &Output) -> CliResult {
             site,
             limit,
             before,
-            action,
-            user_id,
-            outcome,
+            filter,
         } => {
             super::sites::require_site(store, site).await?;
-            let query = AuditQuery {
-                limit: Some(limit),
-                before,
-                action,
-                user_id,
-                outcome,
-            };
+            let query = filter.query(Some(limit), before);
             let page = audit::list(&ctx(store, site), &query).await?;
             let mut json = serde_json::to_value(&page)?;
             json["site_id"] = site.into();
@@ -82,20 +89,10 @@ pub async fn run(cmd: AuditCommand, store: &Store, out: &Output) -> CliResult {
                 text
             });
         }
-        AuditCommand::Export {
-            site,
-            action,
-            user_id,
-            outcome,
-        } => {
+        AuditCommand::Export { site, filter } => {
             use std::io::Write as _;
             super::sites::require_site(store, site).await?;
-            let query = AuditQuery {
-                action,
-                user_id,
-                outcome,
-                ..AuditQuery::default()
-            };
+            let query = filter.query(None, None);
             let mut export = CsvExport::new(&ctx(store, site), &query)?;
             let mut stdout = std::io::stdout().lock();
             while let Some(chunk) = export.next_chunk().await? {

@@ -10,12 +10,12 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{CliError, CliResult, Output};
+use super::{connect_store, CliError, CliResult, Missing, Output};
 use crate::app::{shutdown_signal, AppState, Server};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseUrl, LogFormat};
 use crate::embed::demo::{self, DemoConfig, DemoSite};
-use crate::store::{PoolSizes, Store};
+use crate::store::PoolSizes;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -48,7 +48,8 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
     let tessera_addr = public.local_addr()?;
     let site_addr = site_listener.local_addr()?;
 
-    // Without --database-url the demo starts from an empty SQLite file every time.
+    // Without --database-url on its own command line (TESSERA_DATABASE_URL does not
+    // count) the demo starts from an empty SQLite file every time.
     let (url, _temp) = match database_url {
         Some(url) => (url, None),
         None => {
@@ -70,9 +71,13 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
         allow_private_endpoints: true,
         ..Config::default()
     };
-    let store = Store::open(config.database_url.expose(), &PoolSizes::default())
-        .await
-        .map_err(|e| CliError(format!("cannot open the store: {e}")))?;
+    let store = connect_store(
+        config.database_url.expose(),
+        &PoolSizes::default(),
+        Missing::Create,
+    )
+    .await?;
+    store.migrate().await?;
 
     let tessera_url = format!("http://{tessera_addr}");
     let site_url = format!("http://{site_addr}");

@@ -14,7 +14,7 @@ mod users;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::Value;
 
 use crate::config::{Config, DatabaseUrl, EXAMPLE_TOML};
@@ -38,6 +38,10 @@ pub struct Cli {
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Whether `--database-url` was on the command line itself (not from the environment):
+    /// `demo` uses only such a store.
+    #[arg(skip)]
+    pub database_url_on_command_line: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,17 +79,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate a configuration file (and TESSERA_* variables).
-    Check(ConfigFileArg),
+    /// Validate what `serve` would run with: the file, TESSERA_* variables and flags.
+    Check(Box<serve::ServeArgs>),
     /// Print a documented configuration file with every default.
     Example,
-}
-
-#[derive(Debug, Args)]
-pub struct ConfigFileArg {
-    /// TOML configuration file.
-    #[arg(long, env = "TESSERA_CONFIG")]
-    pub config: Option<PathBuf>,
 }
 
 /// A failed command: one sentence for the operator.
@@ -117,7 +114,12 @@ impl Output {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    cli.database_url_on_command_line = on_command_line(&matches, "database_url");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -135,6 +137,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the global argument `id` was typed on the command line, at any level.
+fn on_command_line(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        || matches
+            .subcommand()
+            .is_some_and(|(_, sub)| on_command_line(sub, id))
 }
 
 pub async fn run(cli: Cli) -> CliResult {
@@ -158,7 +168,12 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Site(cmd) => sites::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Key(cmd) => keys::run(cmd, &open_store(database_url).await?, &out).await,
-        Command::Demo(args) => demo::run(args, database_url, &out).await,
+        // The demo creates a site and users: never in a store named only by the
+        // environment, which is usually the operator's real one.
+        Command::Demo(args) => {
+            let url = database_url.filter(|_| cli.database_url_on_command_line);
+            demo::run(args, url, &out).await
+        }
         Command::User(cmd) => users::run(cmd, &open_store(database_url).await?, &out).await,
         Command::Session(cmd) => {
             users::run_session(cmd, &open_store(database_url).await?, &out).await
@@ -169,9 +184,8 @@ pub async fn run(cli: Cli) -> CliResult {
             print!("{EXAMPLE_TOML}");
             Ok(())
         }
-        Command::Config(ConfigCommand::Check(arg)) => {
-            let config = load_config_file(arg.config.as_deref())?;
-            config.validate()?;
+        Command::Config(ConfigCommand::Check(args)) => {
+            serve::layered_config(*args, database_url)?;
             out.emit(serde_json::json!({ "valid": true }), || {
                 "the configuration is valid".to_string()
             });
@@ -193,17 +207,85 @@ fn database_url(flag: Option<String>) -> DatabaseUrl {
 }
 
 async fn open_store_unmigrated(url: Option<String>) -> Result<Store, CliError> {
-    let url = database_url(url);
-    Store::connect(url.expose(), &PoolSizes::default())
-        .await
-        .map_err(|e| CliError(format!("cannot open the store: {e}")))
+    connect_store(
+        database_url(url).expose(),
+        &PoolSizes::default(),
+        Missing::Create,
+    )
+    .await
 }
 
-/// Opens the store for an operator command (migrating it, so a fresh file works).
+/// Opens the store for an operator command (migrating it, so an old file works). A
+/// missing SQLite file is an error here: `site list` run in the wrong directory used
+/// to create an empty ./tessera.db and list nothing.
 async fn open_store(url: Option<String>) -> Result<Store, CliError> {
-    let store = open_store_unmigrated(url).await?;
+    let store = connect_store(
+        database_url(url).expose(),
+        &PoolSizes::default(),
+        Missing::Refuse,
+    )
+    .await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// What to do when a SQLite file does not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// `serve`, `migrate`, `demo`: make it.
+    Create,
+    /// Every other command: say which file is missing and how to make it.
+    Refuse,
+}
+
+/// Connects to the store at `url`; an error names the file or server at fault.
+pub async fn connect_store(
+    url: &str,
+    sizes: &PoolSizes,
+    missing: Missing,
+) -> Result<Store, CliError> {
+    let sqlite_path = sqlite_path(url);
+    if let Some(path) = &sqlite_path {
+        if missing == Missing::Refuse && !path.exists() {
+            return Err(CliError(format!(
+                "the SQLite store {} does not exist: pass --database-url (or set \
+                 TESSERA_DATABASE_URL) to name the existing one, or create it with \
+                 `tessera migrate` or `tessera serve`",
+                path.display()
+            )));
+        }
+    }
+    Store::connect(url, sizes)
+        .await
+        .map_err(|e| match &sqlite_path {
+            Some(path) => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                match dir {
+                    Some(dir) if !dir.is_dir() => CliError(format!(
+                        "cannot open the SQLite store {}: the directory {} does not exist",
+                        path.display(),
+                        dir.display()
+                    )),
+                    _ => CliError(format!(
+                        "cannot open the SQLite store {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+            None => CliError(format!("cannot open the store: {e}")),
+        })
+}
+
+/// The file of a `sqlite://` URL (`None` for PostgreSQL and in-memory databases).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    use std::str::FromStr as _;
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    (!path.as_os_str().is_empty() && path != std::path::Path::new(":memory:"))
+        .then(|| path.to_path_buf())
 }
 
 /// Parses a SITE argument.

@@ -9,10 +9,11 @@ use clap::Args;
 use secrecy::ExposeSecret;
 use url::Url;
 
-use super::{load_config_file, CliError, CliResult, Output};
+use super::{connect_store, load_config_file, CliError, CliResult, Missing, Output};
 use crate::app::{shutdown_signal, AppState, Server};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseUrl, LogFormat};
+use crate::http::TrustedProxies;
 use crate::store::audit::Actor;
 use crate::store::{PoolSizes, Store};
 
@@ -34,9 +35,26 @@ pub struct ServeArgs {
     /// Allow http:// and private-address cookie-login endpoints (development and tests).
     #[arg(long, env = "TESSERA_ALLOW_PRIVATE_ENDPOINTS", num_args = 0..=1, default_missing_value = "true")]
     allow_private_endpoints: Option<bool>,
-    /// Take the client IP from X-Forwarded-For (behind a trusted proxy only).
-    #[arg(long, env = "TESSERA_TRUST_FORWARDED_FOR", num_args = 0..=1, default_missing_value = "true")]
+    /// A reverse proxy whose X-Forwarded-For is believed: CIDR network or address; repeatable
+    /// (env: comma-separated) [default: none]
+    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = crate::http::parse_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Replaced by --trusted-proxy (kept to say so).
+    #[arg(long, env = "TESSERA_TRUST_FORWARDED_FOR", num_args = 0..=1, default_missing_value = "true", hide = true)]
     trust_forwarded_for: Option<bool>,
+    /// A request's head must arrive within this long, e.g. 10s.
+    #[arg(long, env = "TESSERA_HTTP_HEADER_TIMEOUT", value_parser = humantime::parse_duration)]
+    http_header_timeout: Option<Duration>,
+    /// A request's body must arrive within this long, e.g. 30s.
+    #[arg(long, env = "TESSERA_HTTP_BODY_TIMEOUT", value_parser = humantime::parse_duration)]
+    http_body_timeout: Option<Duration>,
+    /// Kept-alive connections without a request close after this long, e.g. 60s.
+    #[arg(long, env = "TESSERA_HTTP_IDLE_TIMEOUT", value_parser = humantime::parse_duration)]
+    http_idle_timeout: Option<Duration>,
+    /// Connections open at once [default: file-descriptor limit minus 128]
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
     /// Site used by password login when a request names none.
     #[arg(long, env = "TESSERA_DEFAULT_SITE_ID")]
     default_site_id: Option<i64>,
@@ -87,8 +105,23 @@ impl ServeArgs {
         if let Some(v) = self.allow_private_endpoints {
             config.allow_private_endpoints = v;
         }
+        if !self.trusted_proxies.is_empty() {
+            config.trusted_proxies = TrustedProxies::from(self.trusted_proxies);
+        }
         if let Some(v) = self.trust_forwarded_for {
-            config.trust_forwarded_for = v;
+            config.trust_forwarded_for = Some(v);
+        }
+        if let Some(v) = self.http_header_timeout {
+            config.http_header_timeout = v;
+        }
+        if let Some(v) = self.http_body_timeout {
+            config.http_body_timeout = v;
+        }
+        if let Some(v) = self.http_idle_timeout {
+            config.http_idle_timeout = v;
+        }
+        if let Some(v) = self.max_connections {
+            config.max_connections = Some(v);
         }
         if let Some(v) = self.default_site_id {
             config.default_site_id = Some(v);
@@ -124,10 +157,17 @@ impl ServeArgs {
     }
 }
 
-pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) -> CliResult {
+/// The configuration `serve` runs with: file, then environment, then flags, validated.
+/// `config check` calls this too, so it checks exactly what `serve` would read.
+pub fn layered_config(args: ServeArgs, database_url: Option<String>) -> Result<Config, CliError> {
     let file = load_config_file(args.config.as_deref())?;
     let config = args.apply(file, database_url);
     config.validate()?;
+    Ok(config)
+}
+
+pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) -> CliResult {
+    let config = layered_config(args, database_url)?;
     crate::telemetry::init(config.log_format);
 
     let sizes = PoolSizes {
@@ -138,16 +178,13 @@ pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) ->
             .min(2 * std::thread::available_parallelism().map_or(2, |n| n.get() as u32)),
         postgres: config.database_pool_size,
     };
-    let store = Store::open(config.database_url.expose(), &sizes)
-        .await
-        .map_err(|e| CliError(format!("cannot open the store: {e}")))?;
+    let store = connect_store(config.database_url.expose(), &sizes, Missing::Create).await?;
+    store.migrate().await?;
     bootstrap_first_site(&store, &config, out).await?;
     crate::password::keys::ensure_signing_key(&store, SystemClock.now_ms()).await?;
 
     let state = AppState::new(store.clone(), config, Arc::new(SystemClock));
-    let server = Server::bind(state)
-        .await
-        .map_err(|e| CliError(format!("cannot listen: {e}")))?;
+    let server = Server::bind(state).await?;
     let public = server.public_addr()?;
     tracing::info!(
         listen = %public,

@@ -268,7 +268,7 @@ pub fn is_console_path(path: &str) -> bool {
 /// Unknown paths under `/admin`: a page, except under the JSON API, which keeps its shape.
 pub async fn not_found(request: Request) -> Response {
     if !is_console_path(request.uri().path()) {
-        return crate::http::not_found().await;
+        return crate::http::not_found(request.uri().clone()).await;
     }
     ConsoleError::NotFound("There is no such page in the console.".into()).into_response()
 }

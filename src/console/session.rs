@@ -22,7 +22,7 @@ use crate::clock::Millis;
 use crate::http::{read_body, ClientIp};
 use crate::password::error::FaveoError;
 use crate::password::hashing::MAX_PASSWORD_CHARS;
-use crate::password::rate_limit::{self, Subject};
+use crate::password::rate_limit::{self, AccountKey, Subject};
 use crate::secrets::{constant_time_eq, new_timed_secret, TimedHash};
 use crate::store::audit::{Actor, NewAuditEvent};
 use crate::store::sessions::{NewSession, SessionKind};
@@ -312,18 +312,20 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     }
     // Unknown or malformed: a site that does not exist, checked the same way.
     let site_id = crate::oauth2::client_auth::parse_site_id(&site_text).unwrap_or(0);
-    let subject = Subject::new(site_id, username, ip);
     let Ok(permit) = state.password.hasher.acquire().await else {
         return ConsoleError::Internal(anyhow::anyhow!("the password hashing pool is full"))
             .into_response();
     };
-    if let Err(e) = rate_limit::check(&state, &subject, state.now()).await {
-        return too_many(e);
-    }
+    // As password login does: the user first (same cost whether or not it exists), so
+    // that every spelling of one account counts against one limit.
     let user = match state.store.find_user_by_login(site_id, username).await {
         Ok(user) => user,
         Err(e) => return ConsoleError::from(e).into_response(),
     };
+    let subject = Subject::new(&AccountKey::of(site_id, username, user.as_ref()), ip);
+    if let Err(e) = rate_limit::check(&state, &subject, state.now()).await {
+        return too_many(e);
+    }
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state
         .password

@@ -163,7 +163,7 @@ async fn login(
     // Steps 3 and 4.
     let answer = match state
         .cookie_login
-        .verify(site_id, settings, endpoint, cookie)
+        .verify_with_clock(&state.clock, site_id, settings, endpoint, cookie)
         .await
     {
         Ok(Verdict::Answer(answer)) => answer,
@@ -177,9 +177,9 @@ async fn login(
             return Err(login_failed());
         }
         Err(reason) if reason.is_shed() => {
-            // Answered without contacting the endpoint (breaker open, or the site's
-            // bound reached): counted, not audited, so an outage or a flood cannot
-            // turn into one store write per request.
+            // Answered without contacting the endpoint (breaker open, or no slot
+            // could be had in time): counted, not audited, so an outage or a flood
+            // cannot turn into one store write per request.
             tracing::debug!(site_id, reason = %reason, "cookie verification shed");
             state.metrics.login("cookie_shed");
             return Err(unavailable());

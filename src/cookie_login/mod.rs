@@ -5,15 +5,20 @@
 //! - [`login`]: `POST /rest/v1/users/login/cookie`, the seven steps of SPEC §5.2
 //! - [`verifier`]: the outgoing request (shared client, timeout, size cap)
 //! - [`address`], [`resolver`]: which addresses that request may reach
-//! - [`limits`], [`breaker`]: per-site concurrency bound and circuit breaker
+//! - [`flight`]: one outgoing request per cookie in flight, shared by its logins
+//! - [`limits`], [`limiter`], [`breaker`]: per-site adaptive bound with its queue, and circuit breaker
+//! - [`metrics`]: per-site limit, in flight, queued, shed and endpoint latency
 //! - [`mapping`]: from the endpoint's JSON to a profile
 //! - CORS: the browser endpoints' shared policy, `crate::sessions::cors`
 
 pub mod address;
 pub mod breaker;
+pub mod flight;
+pub mod limiter;
 pub mod limits;
 pub mod login;
 pub mod mapping;
+pub mod metrics;
 pub mod patch;
 pub mod resolver;
 pub mod settings;
@@ -22,6 +27,8 @@ pub mod verifier;
 use axum::routing::post;
 use axum::Router;
 
+pub use limiter::LimitSettings;
+pub use limits::EndpointStats;
 pub use settings::CookieLoginSettings;
 pub use verifier::Verifier;
 

@@ -1,6 +1,11 @@
 //! The verification request of SPEC §5.2 step 3: one shared HTTP client (rustls,
-//! no redirects, no proxy, guarded DNS), the site's timeout over the whole
-//! exchange, custom headers, and the answer read as a stream with a hard cap.
+//! no redirects, no proxy, guarded DNS, keep-alive pool), the site's timeout over
+//! the whole exchange, custom headers, and the answer read as a stream with a
+//! hard cap. In front of it: one request per cookie in flight ([`flight`]) and
+//! the site's adaptive bound ([`limits`]).
+//!
+//! [`flight`]: super::flight
+//! [`limits`]: super::limits
 
 use std::sync::Arc;
 
@@ -9,9 +14,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::{Host, Url};
 
 use super::address::is_public;
-use super::limits::{Shed, SiteLimits};
+use super::flight::{self, Flights};
+use super::limiter::LimitSettings;
+use super::limits::{EndpointStats, Shed, SiteLimits};
+use super::metrics::CookieLoginMetrics;
 use super::resolver::{EndpointRefused, GuardedResolver};
 use super::settings::CookieLoginSettings;
+use crate::clock::{Clock, SystemClock};
 
 /// Most bytes of an answer read; more is an oversize answer (SPEC §5.2 step 3).
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -25,7 +34,7 @@ const COOKIE_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// What the site's endpoint said about the cookie.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Verdict {
     /// 2xx with a JSON body.
     Answer(serde_json::Value),
@@ -34,7 +43,7 @@ pub enum Verdict {
 }
 
 /// Why the cookie could not be verified (all answered with 502 `verification_unavailable`).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Unavailable {
     #[error("{0}")]
     Refused(#[from] EndpointRefused),
@@ -72,11 +81,20 @@ impl Unavailable {
     }
 }
 
-/// The cookie-login machinery shared by every request: one HTTP client, per-site limits.
+/// The cookie-login machinery shared by every request: one HTTP client, one
+/// request per cookie in flight, per-site limits and their metrics.
 pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     client: reqwest::Client,
     allow_private: bool,
-    limits: SiteLimits,
+    limits: Arc<SiteLimits>,
+    flights: Arc<Flights>,
+    metrics: CookieLoginMetrics,
+    /// For callers that bring no clock of their own ([`Verifier::verify`]).
+    clock: Arc<dyn Clock>,
 }
 
 impl Verifier {
@@ -85,6 +103,11 @@ impl Verifier {
     }
 
     pub fn with_limits(allow_private: bool, limits: SiteLimits) -> Self {
+        Self::with_clock(allow_private, limits, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(allow_private: bool, limits: SiteLimits, clock: Arc<dyn Clock>) -> Self {
+        let ceiling = limits.settings().ceiling;
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
@@ -92,15 +115,32 @@ impl Verifier {
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .user_agent(concat!("tessera-cookie-login/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(16)
+            // HTTP/1.1: one connection per verification in flight. Keeping as many
+            // idle as a site may have in flight means a flash crowd reuses them
+            // instead of opening (and TLS-handshaking) hundreds of new ones.
+            .pool_max_idle_per_host(ceiling)
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .tcp_nodelay(true)
             .build()
             // Only fails if the TLS backend cannot start, which no input can cause.
             .expect("the cookie-login HTTP client must build");
+        let limits = Arc::new(limits);
+        let metrics = CookieLoginMetrics::new(limits.clone(), clock.clone());
         Self {
-            client,
-            allow_private,
-            limits,
+            inner: Arc::new(Inner {
+                client,
+                allow_private,
+                limits,
+                flights: Arc::new(Flights::default()),
+                metrics,
+                clock,
+            }),
         }
+    }
+
+    /// Bounds of the per-site limits in force.
+    pub fn limit_settings(&self) -> LimitSettings {
+        self.inner.limits.settings()
     }
 
     /// Asks the site's endpoint about `cookie` (already validated by the caller).
@@ -111,33 +151,36 @@ impl Verifier {
         endpoint: &str,
         cookie: &str,
     ) -> Result<Verdict, Unavailable> {
-        let pass = self
-            .limits
-            .admit(site_id, endpoint)
-            .map_err(|shed| match shed {
-                Shed::Busy => Unavailable::Busy,
-                Shed::CircuitOpen => Unavailable::CircuitOpen,
-            })?;
-        let timeout = settings.timeout();
-        let outcome =
-            match tokio::time::timeout(timeout, self.fetch(settings, endpoint, cookie)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Unavailable::Timeout(settings.timeout_ms)),
-            };
-        match &outcome {
-            Err(e) if e.is_endpoint_failure() => pass.failed(),
-            _ => pass.succeeded(),
-        }
-        outcome
+        let clock = self.inner.clock.clone();
+        self.verify_with_clock(&clock, site_id, settings, endpoint, cookie)
+            .await
     }
 
-    async fn fetch(
+    /// [`Verifier::verify`] with the breaker on `clock`: the server passes its
+    /// own, so that tests move past a cool-down instead of waiting it out.
+    pub async fn verify_with_clock(
         &self,
+        clock: &Arc<dyn Clock>,
+        site_id: i64,
         settings: &CookieLoginSettings,
         endpoint: &str,
         cookie: &str,
     ) -> Result<Verdict, Unavailable> {
-        self.fetch_raw(settings, endpoint, cookie).await?.judge()
+        let key = flight::key(site_id, endpoint, cookie);
+        let (answer, joined) = self.inner.flights.join_or_start(key, || {
+            let (inner, clock) = (self.inner.clone(), clock.clone());
+            let (settings, endpoint, cookie) =
+                (settings.clone(), endpoint.to_string(), cookie.to_string());
+            async move {
+                inner
+                    .verify_once(&*clock, site_id, &settings, &endpoint, &cookie)
+                    .await
+            }
+        });
+        if joined {
+            self.inner.metrics.joined(site_id);
+        }
+        answer.await
     }
 
     /// One verification for an administrator's test of the settings: the same
@@ -149,11 +192,67 @@ impl Verifier {
         endpoint: &str,
         cookie: &str,
     ) -> Result<RawAnswer, Unavailable> {
-        let exchange = self.fetch_raw(settings, endpoint, cookie);
+        let exchange = self.inner.fetch_raw(settings, endpoint, cookie);
         match tokio::time::timeout(settings.timeout(), exchange).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Unavailable::Timeout(settings.timeout_ms)),
         }
+    }
+
+    /// How the site's endpoint has been doing on this node; `None` if it was not
+    /// called since the server started (or its endpoint changed since).
+    pub fn site_stats(&self, site_id: i64) -> Option<EndpointStats> {
+        self.inner.limits.stats(site_id, self.inner.clock.now_ms())
+    }
+
+    /// Appends the cookie-login metrics in the Prometheus text format (no `# EOF`).
+    pub fn encode_metrics(&self, out: &mut String) -> std::fmt::Result {
+        self.inner.metrics.encode(out)
+    }
+}
+
+impl Inner {
+    async fn verify_once(
+        &self,
+        clock: &dyn Clock,
+        site_id: i64,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<Verdict, Unavailable> {
+        let timeout = settings.timeout();
+        // The site's timeout is what its logins may take: waiting for a slot
+        // comes out of it.
+        let pass = match self.limits.admit(site_id, endpoint, timeout, clock).await {
+            Ok(pass) => pass,
+            Err(shed) => {
+                self.metrics.shed(site_id, shed);
+                return Err(match shed {
+                    Shed::CircuitOpen => Unavailable::CircuitOpen,
+                    Shed::Busy | Shed::QueueTimeout | Shed::QueueFull => Unavailable::Busy,
+                });
+            }
+        };
+        let outcome =
+            match tokio::time::timeout(timeout, self.fetch(settings, endpoint, cookie)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Unavailable::Timeout(settings.timeout_ms)),
+            };
+        let latency = match &outcome {
+            Err(e) if e.is_endpoint_failure() => pass.failed(clock.now_ms()),
+            _ => pass.answered(),
+        };
+        self.metrics.endpoint_latency(site_id, latency);
+        outcome
+    }
+
+    async fn fetch(
+        &self,
+        settings: &CookieLoginSettings,
+        endpoint: &str,
+        cookie: &str,
+    ) -> Result<Verdict, Unavailable> {
+        self.fetch_raw(settings, endpoint, cookie).await?.judge()
     }
 
     /// The exchange of step 3 without its judgement: what the endpoint answered.

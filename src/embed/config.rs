@@ -6,6 +6,7 @@
 //! served with `Access-Control-Allow-Origin: *` and may be cached by shared caches. The
 //! cookie endpoint URL, its custom headers and the mapping are never part of it.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +66,7 @@ fn public_headers() -> [(header::HeaderName, HeaderValue); 2] {
 }
 
 /// Public login configuration of a site for the embed script.
-#[utoipa::path(get, path = "/rest/v1/sites/{site_id}/embed-config", tag = "embed",
+#[utoipa::path(get, path = "/rest/v1/sites/{site_id}/embed-config", operation_id = "embed_config", tag = "embed",
     params(("site_id" = String, Path, description = "The Site ID")),
     responses(
         (status = 200, description = "Login mode and cookie name", body = EmbedConfig),
@@ -74,7 +75,9 @@ fn public_headers() -> [(header::HeaderName, HeaderValue); 2] {
 #[tracing::instrument(skip_all)]
 pub async fn embed_config(
     State(state): State<AppState>,
-    Path(site_id): Path<String>,
+    // A rejected path (`%FF` is not UTF-8) is just another id that names no site: the
+    // extractor's own rejection would be text/plain (SPEC §9).
+    site_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let not_found = || {
         let mut response = ApiError::new(
@@ -90,7 +93,7 @@ pub async fn embed_config(
         );
         response
     };
-    let Some(site_id) = parse_site_id(&site_id) else {
+    let Some(site_id) = site_id.ok().and_then(|Path(id)| parse_site_id(&id)) else {
         return Ok(not_found());
     };
     match state.store.get_site(site_id).await? {

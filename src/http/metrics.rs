@@ -106,8 +106,17 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        self.render_with(|_| Ok(()))
+    }
+
+    /// These metrics, then those `more` appends (registries owned elsewhere,
+    /// e.g. cookie login's per-site bound), then the closing `# EOF`.
+    pub fn render_with(&self, more: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+        encode_registry(&mut text, &self.registry)
+            .and_then(|()| more(&mut text))
+            .and_then(|()| encode_eof(&mut text))
             .expect("writing to a String cannot fail");
         text
     }
@@ -161,7 +170,9 @@ pub async fn render(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state
+            .metrics
+            .render_with(|text| state.cookie_login.encode_metrics(text)),
     )
         .into_response()
 }

@@ -201,3 +201,15 @@ mod tests {
         }
     }
 }
+
+/// The body of introspection and revocation (documentation only; parsed by hand).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParam {
+    /// The access token.
+    #[schema(min_length = 1)]
+    token: String,
+    /// Ignored: only access tokens exist.
+    #[schema(nullable = false)]
+    token_type_hint: Option<String>,
+}

@@ -44,9 +44,9 @@ impl IntrospectionResponse {
 
 #[utoipa::path(
     post,
-    path = "/oauth2/introspect",
+    path = "/oauth2/introspect", operation_id = "oauth2_introspect",
     tag = "oauth2",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token=…[&token_type_hint=access_token]"),
+    request_body(content = crate::oauth2::client_auth::TokenParam, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Token state", body = IntrospectionResponse),
         (status = 400, description = "invalid_request", body = crate::openapi::ErrorSchema),

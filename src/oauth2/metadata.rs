@@ -25,7 +25,7 @@ pub struct ServerMetadata {
 
 #[utoipa::path(
     get,
-    path = "/.well-known/oauth-authorization-server",
+    path = "/.well-known/oauth-authorization-server", operation_id = "oauth2_metadata",
     tag = "oauth2",
     responses((status = 200, description = "Authorization server metadata", body = ServerMetadata))
 )]

@@ -12,9 +12,9 @@ use crate::secrets::TimedHash;
 
 #[utoipa::path(
     post,
-    path = "/oauth2/revoke",
+    path = "/oauth2/revoke", operation_id = "oauth2_revoke",
     tag = "oauth2",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token=…[&token_type_hint=access_token]"),
+    request_body(content = crate::oauth2::client_auth::TokenParam, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
         (status = 400, description = "invalid_request", body = crate::openapi::ErrorSchema),

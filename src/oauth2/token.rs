@@ -20,12 +20,19 @@ use crate::http::{read_body, ApiError};
 #[allow(dead_code)]
 pub struct TokenRequest {
     /// Only `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
     grant_type: String,
     /// Space-separated subset of `accounts admin`; default `accounts`.
+    #[schema(
+        nullable = false,
+        pattern = "^(?:(?:accounts|admin)(?: (?:accounts|admin))*)?$"
+    )]
     scope: Option<String>,
-    /// Site id, when not using HTTP Basic.
+    /// Site id, when not using HTTP Basic (then `client_secret` too).
+    #[schema(nullable = false, pattern = "^[1-9][0-9]{0,17}$")]
     client_id: Option<String>,
     /// API key, when not using HTTP Basic.
+    #[schema(nullable = false, min_length = 1)]
     client_secret: Option<String>,
 }
 
@@ -55,7 +62,7 @@ pub fn no_store(mut response: Response) -> Response {
 
 #[utoipa::path(
     post,
-    path = "/oauth2/token",
+    path = "/oauth2/token", operation_id = "oauth2_token",
     tag = "oauth2",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -63,7 +70,8 @@ pub fn no_store(mut response: Response) -> Response {
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope", body = crate::openapi::ErrorSchema),
         (status = 401, description = "invalid_client", body = crate::openapi::ErrorSchema),
     ),
-    security(("client_basic" = []))
+    // HTTP Basic, or client_id and client_secret in the body (RFC 6749 §2.3.1).
+    security(("client_basic" = []), ())
 )]
 #[tracing::instrument(skip_all)]
 pub async fn token(

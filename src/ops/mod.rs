@@ -17,13 +17,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations", responses((status = 200, description = "Alive")))]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The store answers; a load balancer should send traffic only while this is 200.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations", responses(
     (status = 200, description = "Ready"),
     (status = 503, description = "The store is unreachable"),
 ))]
@@ -41,7 +41,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "operations", responses((status = 200, description = "This document")))]
+pub async fn openapi(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document_for(&state.config.public_base()))
 }

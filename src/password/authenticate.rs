@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::error::FaveoError;
 use super::hashing::MAX_PASSWORD_CHARS;
 use super::params;
-use super::rate_limit::{self, Subject};
+use super::rate_limit::{self, AccountKey, Subject};
 use super::tokens;
 use super::user_object::FaveoUser;
 use crate::app::AppState;
@@ -27,11 +27,15 @@ const MAX_USERNAME_CHARS: usize = 255;
 #[allow(dead_code)]
 pub struct AuthenticateRequest {
     /// User name or email (case-insensitive).
+    #[schema(min_length = 1, max_length = 255)]
     username: String,
+    #[schema(min_length = 1, max_length = 1024)]
     password: String,
     /// The site's API key; required when the site makes it mandatory.
+    #[schema(nullable = false)]
     api_key: Option<String>,
     /// The site, when no `api_key` names it; default: the server's default site.
+    #[schema(nullable = false, minimum = 1)]
     site_id: Option<i64>,
 }
 
@@ -96,12 +100,12 @@ fn count(state: &AppState, outcome: &str) {
 }
 
 /// Password login (SPEC §4.1).
-#[utoipa::path(post, path = "/api/v1/authenticate", tag = "password",
+#[utoipa::path(post, path = "/api/v1/authenticate", operation_id = "faveo_authenticate", tag = "password",
     params(
-        ("username" = Option<String>, Query, description = "User name or email (may also be sent in a form or JSON body)"),
-        ("password" = Option<String>, Query, description = "Password (better sent in the body)"),
+        ("username" = Option<String>, Query, min_length = 1, max_length = 255, description = "User name or email (may also be sent in a form or JSON body)"),
+        ("password" = Option<String>, Query, min_length = 1, max_length = 1024, description = "Password (better sent in the body)"),
         ("api_key" = Option<String>, Query, description = "The site's API key"),
-        ("site_id" = Option<i64>, Query, description = "The site, when no api_key names it"),
+        ("site_id" = Option<i64>, Query, minimum = 1, description = "The site, when no api_key names it"),
     ),
     request_body(content = AuthenticateRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -132,15 +136,17 @@ pub async fn authenticate(
     let password = SecretString::from(password.to_string());
     let site_id = resolve_site(&state, &params).await?;
 
-    let subject = Subject::new(site_id, username, ip);
     let permit =
         state.password.hasher.acquire().await.map_err(|_| {
             FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
         })?;
+    // The user is looked up first, whether or not it exists (same cost either way), so
+    // that every spelling of one account counts against one limit.
+    let user = state.store.find_user_by_login(site_id, username).await?;
+    let subject = Subject::new(&AccountKey::of(site_id, username, user.as_ref()), ip);
     // Checked while holding a hashing slot, so at most the pool's size of guesses
     // per node can be in flight past the check at once.
     rate_limit::check(&state, &subject, state.now()).await?;
-    let user = state.store.find_user_by_login(site_id, username).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state
         .password

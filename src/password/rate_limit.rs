@@ -1,5 +1,11 @@
-//! Limits on failed password logins, per account `(site, username)` and per client
-//! IP, counted in the store in fixed windows so that they hold across nodes.
+//! Limits on failed password logins, per account and per client IP, counted in the
+//! store in fixed windows so that they hold across nodes.
+//!
+//! An account is named by [`AccountKey`] whatever spelling the login used: its user id
+//! when the login names a user (by user name or email, any case), else the login
+//! lower-cased. Counting per spelling let guesses by user name and by email run on
+//! separate counters, and let the right password typed as the email log in while the
+//! user name was locked out.
 //!
 //! A rule allows `limit` failures per `window`. It blocks while the current and the
 //! previous window together hold `limit` failures: any span of one window length
@@ -16,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::error::FaveoError;
 use crate::app::AppState;
 use crate::clock::Millis;
-use crate::store::users::lookup_key;
+use crate::store::users::{lookup_key, User};
 
 /// One limit: at most `limit` failures in any `window_ms` span.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +65,20 @@ pub const IP_RULES: [Rule; 2] = [
 /// Counters older than this are never looked at again (purged).
 pub const RETENTION_MS: Millis = 2 * 60 * MINUTE;
 
+/// The one name of an account for brute-force limits (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountKey(String);
+
+impl AccountKey {
+    /// `user` is what the login resolved to on `site_id`, if anything.
+    pub fn of(site_id: i64, login: &str, user: Option<&User>) -> Self {
+        match user {
+            Some(user) => Self(format!("{site_id}:user:{}", user.user_id)),
+            None => Self(format!("{site_id}:login:{}", lookup_key(login))),
+        }
+    }
+}
+
 /// The counters a login attempt is subject to.
 #[derive(Debug, Clone)]
 pub struct Subject {
@@ -67,8 +87,8 @@ pub struct Subject {
 
 impl Subject {
     /// The account is named by a digest: people type passwords into the user name field.
-    pub fn new(site_id: i64, username: &str, ip: Option<IpAddr>) -> Self {
-        let account = Sha256::digest(format!("{site_id}:{}", lookup_key(username)).as_bytes());
+    pub fn new(account: &AccountKey, ip: Option<IpAddr>) -> Self {
+        let account = Sha256::digest(account.0.as_bytes());
         let account: String = account.iter().map(|b| format!("{b:02x}")).collect();
         let mut buckets: Vec<(Rule, String)> = ACCOUNT_RULES
             .iter()
@@ -192,14 +212,14 @@ mod tests {
 
     #[test]
     fn accounts_are_case_insensitive_and_not_stored_in_clear() {
-        let a = Subject::new(1, "Alice", None);
-        let b = Subject::new(1, "alice", None);
+        let a = Subject::new(&AccountKey::of(1, "Alice", None), None);
+        let b = Subject::new(&AccountKey::of(1, "alice", None), None);
         assert_eq!(a.windows(0), b.windows(0));
         assert!(a
             .windows(0)
             .iter()
             .all(|(bucket, _)| !bucket.contains("lice")));
-        let other_site = Subject::new(2, "alice", None);
+        let other_site = Subject::new(&AccountKey::of(2, "alice", None), None);
         assert_ne!(a.windows(0), other_site.windows(0));
     }
 }

@@ -33,14 +33,14 @@ fn query_params(query: Option<&str>) -> Result<Params, FaveoError> {
 }
 
 /// The user behind a JWT (`Authorization: Bearer` or `?token=`).
-#[utoipa::path(get, path = "/api/v1/authenticate/user", tag = "password",
-    params(("token" = Option<String>, Query, description = "The JWT, when not sent as a Bearer token")),
+#[utoipa::path(get, path = "/api/v1/authenticate/user", operation_id = "faveo_user", tag = "password",
     responses(
         (status = 200, description = "The user", body = UserResponse),
+        (status = 400, description = "`token is required`: neither a Bearer token nor `?token=`", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`token_invalid`, `token_expired` or `token_revoked`", body = crate::openapi::FaveoErrorSchema),
         (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
     ),
-    security(("bearer" = [])))]
+    security(("jwt" = []), ("jwt_query" = [])))]
 #[tracing::instrument(skip_all)]
 pub async fn authenticated_user(
     State(state): State<AppState>,
@@ -56,14 +56,14 @@ pub async fn authenticated_user(
 }
 
 /// A new token for a valid (or expired, within the refresh window) one, which is revoked.
-#[utoipa::path(post, path = "/api/v1/refresh", tag = "password",
-    params(("token" = Option<String>, Query, description = "The JWT, when not sent as a Bearer token (also accepted in a form or JSON body)")),
+#[utoipa::path(post, path = "/api/v1/refresh", operation_id = "faveo_refresh", tag = "password",
     responses(
         (status = 200, description = "A new token", body = RefreshResponse),
+        (status = 400, description = "`token is required`: neither a Bearer token nor a `token` parameter", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`token_invalid`, `token_revoked` or `token_expired_refresh_window`", body = crate::openapi::FaveoErrorSchema),
         (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
     ),
-    security(("bearer" = [])))]
+    security(("jwt" = []), ("jwt_query" = [])))]
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -83,13 +83,13 @@ pub async fn refresh(
 }
 
 /// Revokes the token until it can no longer be used nor refreshed.
-#[utoipa::path(post, path = "/api/v1/logout", tag = "password",
-    params(("token" = Option<String>, Query, description = "The JWT, when not sent as a Bearer token (also accepted in a form or JSON body)")),
+#[utoipa::path(post, path = "/api/v1/logout", operation_id = "faveo_logout", tag = "password",
     responses(
         (status = 200, description = "Logged out"),
+        (status = 400, description = "`token is required`: neither a Bearer token nor a `token` parameter", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`token_invalid`, `token_revoked` or `token_expired_refresh_window`", body = crate::openapi::FaveoErrorSchema),
     ),
-    security(("bearer" = [])))]
+    security(("jwt" = []), ("jwt_query" = [])))]
 #[tracing::instrument(skip_all)]
 pub async fn logout(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn logout(
 }
 
 /// The public keys that verify our tokens (RFC 7517, RFC 8037).
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "password",
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "jwks", tag = "password",
     responses((status = 200, description = "JSON Web Key Set: the current key and retired keys whose tokens may still be unexpired")))]
 #[tracing::instrument(skip_all)]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, FaveoError> {

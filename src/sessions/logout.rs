@@ -25,7 +25,7 @@ pub fn ok_response() -> Response {
 
 #[utoipa::path(
     post,
-    path = "/rest/v1/session/logout",
+    path = "/rest/v1/session/logout", operation_id = "session_logout",
     tag = "sessions",
     params(("X-Tessera-Session" = String, Header, description = "The session id")),
     responses(

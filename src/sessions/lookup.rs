@@ -34,7 +34,7 @@ pub struct SessionInfo {
 
 #[utoipa::path(
     get,
-    path = "/rest/v1/session",
+    path = "/rest/v1/session", operation_id = "session_lookup",
     tag = "sessions",
     params(("X-Tessera-Session" = String, Header, description = "The session id")),
     responses(

@@ -180,7 +180,13 @@ impl Store {
                 }
                 Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
             };
-            sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+            // The id branch only when the text is a number: a constant-false `OR`
+            // would keep a prepared plan from using the trigram index alone.
+            if as_id.is_some() {
+                sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+            } else {
+                sql.push_str(&format!(" AND $6 IS NULL AND {matches}"));
+            }
         } else {
             sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
         }
@@ -302,35 +308,16 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<Change<u64>> {
         let now = event.at;
-        let change = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
-            let found = sqlx::query(
-                "UPDATE users SET tokens_not_before = $1 WHERE site_id = $2 AND user_id = $3",
+        // `$1` is always true: the cut-off applies whatever the user's state.
+        let ended = self
+            .change_user_status(
+                "UPDATE users SET tokens_not_before = $2 WHERE site_id = $3 AND user_id = $4 AND $1",
+                true,
+                (site_id, user_id, now),
+                event,
             )
-            .bind(now)
-            .bind(site_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if found == 1 {
-                let ended = sqlx::query("DELETE FROM sessions WHERE site_id = $1 AND user_id = $2")
-                    .bind(site_id)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let event = event.with_detail(
-                    serde_json::json!({ "user_id": user_id, "sessions_ended": ended }),
-                );
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Change::Done(ended)
-            } else {
-                Change::NoSuchUser
-            }
-        });
-        Ok(change)
+            .await?;
+        Ok(ended.map_or(Change::NoSuchUser, Change::Done))
     }
 
     /// Changes a user's role; their console sessions end (they were opened with the

@@ -483,13 +483,15 @@ impl Store {
         } else {
             "user.deactivated"
         };
-        self.change_user_status(
-            "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4 AND active <> $1",
-            active,
-            (site_id, user_id, now),
-            NewAuditEvent::new(Some(site_id), now, actor, action),
-        )
-        .await
+        let changed = self
+            .change_user_status(
+                "UPDATE users SET active = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4 AND active <> $1",
+                active,
+                (site_id, user_id, now),
+                NewAuditEvent::new(Some(site_id), now, actor, action),
+            )
+            .await?;
+        Ok(changed.is_some())
     }
 
     /// Marks a user deleted and erases its profile (the row is kept for the audit
@@ -502,7 +504,7 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        self.change_user_status(
+        let changed = self.change_user_status(
             // The row stays (the id is never reused, and the site's external id keeps
             // being refused); everything personal is erased.
             "UPDATE users SET deleted = $1, updated_at = $2, username = NULL, username_key = NULL, \
@@ -513,16 +515,20 @@ impl Store {
             (site_id, user_id, now),
             NewAuditEvent::new(Some(site_id), now, actor, "user.deleted"),
         )
-        .await
+        .await?;
+        Ok(changed.is_some())
     }
 
-    async fn change_user_status(
+    /// Runs `update` (binds: `$1` flag, `$2` now, `$3` site, `$4` user) and, when it
+    /// changed the user, ends all of its sessions and records `event`, in one
+    /// transaction. `Some(sessions ended)`, or `None` when nothing changed.
+    pub(super) async fn change_user_status(
         &self,
         update: &'static str,
         flag: bool,
         (site_id, user_id, now): (i64, i64, Millis),
         event: NewAuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<u64>> {
         let found = on_store!(self, write, |pool| {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(update)
@@ -544,8 +550,10 @@ impl Store {
                 );
                 audit::insert_query(&event).execute(&mut *tx).await?;
                 tx.commit().await?;
+                Some(ended)
+            } else {
+                None
             }
-            changed == 1
         });
         Ok(found)
     }

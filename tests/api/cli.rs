@@ -13,6 +13,24 @@ pub struct Run {
 }
 
 pub async fn tessera(database_url: &str, args: &[&str]) -> Run {
+    // Operator commands refuse a SQLite file that does not exist (SPEC §8): like an
+    // operator, the tests create the store first.
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .map(std::path::Path::new);
+    let creates_it = matches!(
+        args.first(),
+        Some(&("migrate" | "serve" | "demo" | "config"))
+    );
+    if !creates_it && path.is_some_and(|p| !p.exists() && p.parent().is_some_and(|d| d.is_dir())) {
+        let migrated = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("migrate")
+            .env("TESSERA_DATABASE_URL", database_url)
+            .output()
+            .await
+            .expect("run tessera migrate");
+        assert!(migrated.status.success(), "{migrated:?}");
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(args)
         .env("TESSERA_DATABASE_URL", database_url)

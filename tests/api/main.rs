@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod cookie_login;
 mod embed;
+mod hardening;
 mod oauth2;
 mod ops;
 mod store_batch;

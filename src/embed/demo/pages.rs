@@ -19,13 +19,16 @@ fn esc(text: &str) -> String {
 }
 
 const CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f8fafc;color:#0f172a}\
-header{display:flex;align-items:center;gap:1.5em;padding:.8em 1.5em;background:#1e293b;color:#fff}\
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.4em 1.5em;padding:.8em 1.5em;background:#1e293b;color:#fff}\
 header a{color:#e2e8f0;text-decoration:none}header .brand{font-weight:700;font-size:1.2em;color:#fff}\
-header form{margin:0}.bar{margin-left:auto;display:flex;gap:.6em;align-items:center}\
+header form{margin:0;display:flex;flex-wrap:wrap;gap:.4em}.bar{margin-left:auto;display:flex;flex-wrap:wrap;gap:.6em;align-items:center;min-width:0}\
+#platform-user{color:#a7f3d0;font-size:.9em}\
+@media (max-width:30em){header{padding:.6em .8em}.bar{margin-left:0;width:100%}.bar input{width:8em}}\
 .bar input,.bar select{padding:.3em}main{max-width:52em;margin:1.5em auto;padding:0 1.5em}\
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:12px;padding:1em 1.5em;margin:1em 0}\
 #events{font:13px/1.4 ui-monospace,monospace;background:#0f172a;color:#a7f3d0;padding:.8em 2.5em;border-radius:8px;min-height:2em}\
-.hint{color:#64748b;font-size:.9em}.flash{outline:3px solid #f59e0b}";
+.hint{color:#64748b;font-size:.9em}.flash{outline:3px solid #f59e0b}\
+.card,#events li{overflow-wrap:anywhere}";
 
 fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> String {
     let bar = match user {
@@ -63,7 +66,8 @@ fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> 
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · Acme News (Tessera demo)</title><style>{CSS}</style></head><body>\
          <header><a class=\"brand\" href=\"/\">Acme News</a><a href=\"/cookie\">Cookie login</a>\
-         <a href=\"/server\">Server-side login</a><div class=\"bar\">{bar}</div></header>\
+         <a href=\"/server\">Server-side login</a><div class=\"bar\">{bar}\
+         <span id=\"platform-user\"></span></div></header>\
          <main>{body}</main></body></html>",
         title = esc(title)
     )
@@ -85,6 +89,15 @@ window.tesseraQ.push(function () {{
       document.getElementById('events').appendChild(li);
     }});
   }});
+  // The header follows the widget: who the platform says is signed in, as it changes.
+  function showPlatformUser() {{
+    var user = tessera.user();
+    document.getElementById('platform-user').textContent =
+      user ? 'Tessera: ' + (user.name || user.user_id) : 'Tessera: signed out';
+  }}
+  tessera.$subscribe('authentication', 'login', showPlatformUser);
+  tessera.$subscribe('authentication', 'logout', showPlatformUser);
+  showPlatformUser();
   // "Login required" opens the site's own login form instead of the platform's.
   tessera.$prepublish(function (channel, event) {{
     if (channel === 'authentication' && event === 'required') {{

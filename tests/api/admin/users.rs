@@ -7,20 +7,19 @@ use serde_json::{json, Value};
 
 use super::{assert_error, session_status, sso_login, AdminApi};
 use crate::both_stores;
-use crate::password::PASSWORD;
+use crate::password::{login, PASSWORD};
 
 /// Password login (`/api/v1/authenticate`) of a local user; the JWT.
 async fn jwt(app: &crate::helpers::TestApp, username: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/v1/authenticate"))
-        .json(&json!({"username": username, "password": PASSWORD, "site_id": app.site_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_string()
+    let site = app.site_id.to_string();
+    let form = [
+        ("username", username),
+        ("password", PASSWORD),
+        ("site_id", &site),
+    ];
+    let answer = login(app, &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json()["token"].as_str().unwrap().to_string()
 }
 
 async fn jwt_status(app: &crate::helpers::TestApp, token: &str) -> (u16, Value) {

@@ -1,11 +1,12 @@
 //! A site's verification endpoint for tests: answers what the test tells it to and
-//! records every request (path, query and headers) it receives.
+//! records every request (path, query, headers and the connection it came on).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -25,12 +26,16 @@ pub enum Answer {
     Redirect(String),
     /// Waits this long, then answers.
     Delay(Duration, Box<Answer>),
+    /// 200 with the user whose uid is the cookie (`…?sid=VALUE`): one user per browser.
+    UserOfCookie,
 }
 
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub path_and_query: String,
     pub headers: HeaderMap,
+    /// The client's address: one per connection.
+    pub peer: SocketAddr,
 }
 
 struct Shared {
@@ -55,6 +60,7 @@ impl Endpoint {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new().fallback(handle).with_state(shared.clone());
         tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         Endpoint { base, shared }
@@ -76,9 +82,25 @@ impl Endpoint {
     pub fn count(&self) -> usize {
         self.shared.seen.lock().unwrap().len()
     }
+
+    /// Connections the requests came on.
+    pub fn connections(&self) -> usize {
+        let seen = self.shared.seen.lock().unwrap();
+        let peers: std::collections::HashSet<SocketAddr> = seen.iter().map(|s| s.peer).collect();
+        peers.len()
+    }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let cookie = request
+        .uri()
+        .query()
+        .and_then(|q| q.split_once('=').map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
     shared.seen.lock().unwrap().push(Seen {
         path_and_query: request
             .uri()
@@ -86,12 +108,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .map(|p| p.to_string())
             .unwrap_or_default(),
         headers: request.headers().clone(),
+        peer,
     });
     let answer = shared.answer.lock().unwrap().clone();
-    respond(answer).await
+    respond(answer, &cookie).await
 }
 
-async fn respond(answer: Answer) -> Response {
+async fn respond(answer: Answer, cookie: &str) -> Response {
     let mut answer = answer;
     while let Answer::Delay(wait, then) = answer {
         tokio::time::sleep(wait).await;
@@ -123,6 +146,16 @@ async fn respond(answer: Answer) -> Response {
                 .into_response()
         }
         Answer::Redirect(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        Answer::UserOfCookie => (
+            [(header::CONTENT_TYPE, "application/json")],
+            super::answer(
+                cookie,
+                &format!("User {cookie}"),
+                &format!("{cookie}@x.example"),
+            )
+            .to_string(),
+        )
+            .into_response(),
         Answer::Delay(..) => unreachable!("delays are unwrapped above"),
     }
 }

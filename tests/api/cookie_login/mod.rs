@@ -5,6 +5,7 @@ mod cli;
 mod cors;
 pub mod endpoint;
 mod failures;
+mod flash_crowd;
 mod isolation;
 mod login;
 mod private;
@@ -88,4 +89,25 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_err
             .is_some_and(|d| !d.is_empty()),
         "{body}"
     );
+}
+
+/// The server's `/metrics` text.
+pub async fn metrics(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .expect("metrics request")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
+/// The value of `name{site_id="SITE"…}` (the first such series), if present.
+pub fn site_metric(metrics: &str, name: &str, site_id: i64, extra_label: &str) -> Option<f64> {
+    let prefix = format!("{name}{{site_id=\"{site_id}\"{extra_label}}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|value| value.trim().parse().expect("a number"))
 }

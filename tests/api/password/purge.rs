@@ -3,7 +3,7 @@
 
 use tessera::clock::Clock;
 use tessera::password::keys;
-use tessera::password::rate_limit::Subject;
+use tessera::password::rate_limit::{AccountKey, Subject};
 use tessera::secrets::SecretHash;
 use tessera::store::audit::Actor;
 
@@ -22,7 +22,7 @@ both_stores! {
         assert!(!store.is_jti_revoked(&old).await.unwrap());
         assert!(store.is_jti_revoked(&live).await.unwrap());
 
-        let windows = Subject::new(1, "alice", Some("10.0.0.1".parse().unwrap())).windows(now);
+        let windows = Subject::new(&AccountKey::of(1, "alice", None), Some("10.0.0.1".parse().unwrap())).windows(now);
         assert_eq!(store.record_login_failure(&windows).await.unwrap(), vec![1; 4]);
         assert_eq!(store.record_login_failure(&windows).await.unwrap(), vec![2; 4]);
         assert_eq!(store.purge_login_failures(now - 7_200_000).await.unwrap(), 0);
