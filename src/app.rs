@@ -18,7 +18,9 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
-use crate::{accounts, admin, cookie_login, embed, oauth2, ops, password, purge, sessions};
+use crate::{
+    accounts, admin, console, cookie_login, embed, oauth2, ops, password, purge, sessions,
+};
 
 pub struct AppInner {
     pub store: Store,
@@ -82,7 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cookie_login::routes())
         .merge(password::routes())
         .merge(embed::routes())
-        .merge(admin::api::routes());
+        .merge(admin::api::routes())
+        .merge(console::routes());
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

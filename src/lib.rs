@@ -8,6 +8,7 @@
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
 //! - [`embed`]: the embed script, its public site configuration and the demo.
 //! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
+//! - [`console`]: the admin console, server-rendered HTML over the same layer (SPEC §7.3).
 //! - [`store`]: SQLite or PostgreSQL, one set of queries for both.
 //! - [`http`]: body reading, parameters, client IP, errors, metrics.
 //! - [`cli`]: the `tessera` command (server and the operators' commands).
@@ -18,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod cookie_login;
 pub mod embed;
 pub mod http;

@@ -184,8 +184,11 @@ pub async fn not_found(uri: Uri) -> Response {
 }
 
 /// Known path, wrong method: JSON 405 in the family's shape (axum adds the `Allow`
-/// header, listing the route's methods).
+/// header, listing the route's methods); a page under the console's paths.
 pub async fn method_not_allowed(uri: Uri) -> Response {
+    if crate::console::page::is_console_path(uri.path()) {
+        return crate::console::page::method_not_allowed().await;
+    }
     if is_faveo(uri.path()) {
         return crate::password::error::FaveoError::new(
             StatusCode::METHOD_NOT_ALLOWED,

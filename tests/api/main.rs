@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod browser;
 mod cli;
+mod console;
 mod cookie_login;
 mod embed;
 mod hardening;

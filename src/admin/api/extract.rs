@@ -14,7 +14,8 @@ use crate::oauth2::bearer::SiteToken;
 use crate::oauth2::scope::Scope;
 use crate::store::audit::Actor;
 
-/// The administrator behind a request: a site, an actor, a client IP.
+/// The administrator behind a request: a site, an actor, a client IP. A bearer token of
+/// scope `admin`, or else a console session cookie with a matching `X-CSRF-Token`.
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub site_id: i64,
@@ -42,13 +43,27 @@ impl FromRequestParts<AppState> for Admin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = SiteToken::from_request_parts(parts, state)
-            .await?
-            .require(Scope::Admin)?;
         let ClientIp(ip) = match ClientIp::from_request_parts(parts, state).await {
             Ok(ip) => ip,
             Err(never) => match never {},
         };
+        // Without a bearer token, the console's session (SPEC §7.3) with its CSRF header.
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            if let Some(console) =
+                crate::console::session::api_caller(state, &parts.headers).await?
+            {
+                return Ok(Admin {
+                    site_id: console.site_id,
+                    actor: Actor::User {
+                        user_id: console.user_id,
+                    },
+                    client_ip: ip.map(|ip| ip.to_string()),
+                });
+            }
+        }
+        let token = SiteToken::from_request_parts(parts, state)
+            .await?
+            .require(Scope::Admin)?;
         Ok(Admin {
             site_id: token.site_id,
             actor: token.actor(),

@@ -4,6 +4,7 @@
 //! demo site (the library's own, as `tessera demo` runs it) on port 0, and the test
 //! server of `both_stores!`; extra test pages are served on the demo site's origin.
 
+mod console;
 mod flows;
 
 use std::collections::HashMap;
