@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::clock::{duration_ms, rfc3339};
 use crate::http::ApiError;
 use crate::oauth2::token::no_store;
+use crate::store::sessions::{SessionKind, SessionRecord};
 
 /// A live session and what the widget shows of its user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -61,9 +62,12 @@ async fn look_up(
         Err(e) => return (CorsSite::Unknown, Err(e)),
     };
     let now = state.now();
+    // A console session (the admin console's cookie) is not a platform session: the
+    // widget's endpoints treat it as unknown.
+    let platform = |s: &SessionRecord| s.kind != SessionKind::Console.as_str();
     let session = match state.store.find_session(&hash, now).await {
-        Ok(Some(session)) => session,
-        Ok(None) => {
+        Ok(Some(session)) if platform(&session) => session,
+        Ok(_) => {
             return (
                 CorsSite::Unknown,
                 Err(invalid_session("the session is unknown, expired or ended")),

@@ -172,6 +172,10 @@ both_stores! {
         };
         let ok = call(Some(&console.csrf)).await.unwrap();
         assert_eq!(ok.status(), 200);
+        // The console's session is not a platform session: the widget's lookup refuses it.
+        let id = console.cookie.trim_start_matches("tessera_admin=").to_string();
+        let lookup = app.client.get(app.url("/rest/v1/session")).header("X-Tessera-Session", id).send().await.unwrap();
+        assert_eq!(lookup.status(), StatusCode::UNAUTHORIZED);
         let body: serde_json::Value = ok.json().await.unwrap();
         assert_eq!(body["site_id"], app.site_id);
         for csrf in [None, Some("wrong")] {
