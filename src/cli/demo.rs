@@ -6,15 +6,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{connect_store, CliError, CliResult, Missing, Output};
+use crate::admin::users::NewUser;
 use crate::app::{shutdown_signal, AppState, Server};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseUrl, LogFormat};
 use crate::embed::demo::{self, DemoConfig, DemoSite};
+use crate::store::users::Role;
 use crate::store::PoolSizes;
 
 #[derive(Debug, Args)]
@@ -82,6 +84,18 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
     let tessera_url = format!("http://{tessera_addr}");
     let site_url = format!("http://{site_addr}");
     let created = demo::create_demo_site(&store, &site_url, SystemClock.now_ms()).await?;
+    // A site admin for the console, so that a newcomer can open it in the first minute
+    // (the demo's store is a throwaway one, so its password may be printed).
+    let admin_password = crate::secrets::random_urlsafe(12);
+    let admin = NewUser {
+        username: "admin".into(),
+        password: SecretString::from(admin_password.clone()),
+        email: None,
+        first_name: "Demo".into(),
+        last_name: "Admin".into(),
+        role: Some(Role::Admin),
+    };
+    crate::admin::users::create(&super::ctx(&store, created.site_id), &admin, None).await?;
     let demo_site = DemoSite::new(DemoConfig {
         tessera_url: tessera_url.clone(),
         site_id: created.site_id,
@@ -107,13 +121,17 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
             "database_url": config_url,
             "site_id": created.site_id,
             "api_key": created.api_key.expose_secret(),
+            "console": format!("{tessera_url}/admin"),
+            "admin_username": "admin",
+            "admin_password": admin_password,
         }),
         || {
             format!(
                 "Tessera demo is running.\n\n  Open {site_url}/ in a browser.\n\n  \
                  Acme News (demo customer site): {site_url}/  (users ada, grace, mallory; any password)\n  \
                  Tessera:                        {tessera_url}/  (Site ID {site}, embed script {tessera_url}/embed.js)\n  \
-                 API key of the demo site:       {key}\n\nPress Ctrl-C to stop.",
+                 API key of the demo site:       {key}\n  \
+                 Admin console:                  {tessera_url}/admin  (Site ID {site}, user admin, password {admin_password})\n\nPress Ctrl-C to stop.",
                 site = created.site_id,
                 key = created.api_key.expose_secret(),
             )

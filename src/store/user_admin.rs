@@ -155,42 +155,59 @@ impl Store {
         now: Millis,
     ) -> StoreResult<Vec<User>> {
         // $1 site, $2 now, $3 before, $4 limit, $5 pattern, $6 user id the text names.
-        let mut sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id < $3 AND $2 = $2"
-        );
+        let text = query.text.as_deref().filter(|t| !t.is_empty());
+        let as_id: Option<i64> = text.and_then(|t| t.parse().ok());
+        let trigram = text.is_some_and(|t| t.chars().count() >= 3);
+        let sqlite = matches!(self.backend(), Backend::Sqlite { .. });
+        let pattern = text.map(|t| match self.backend() {
+            // Trigram phrase for three characters or more (the index answers it);
+            // shorter text falls back to LIKE over the indexed copies.
+            Backend::Sqlite { .. } if trigram => fts_phrase(t),
+            _ => like_pattern(&t.to_lowercase()),
+        });
+        // On SQLite, text that is no id walks the trigram index newest first and stops
+        // at the page: a word that most users share costs a page, not a million rows
+        // (the IN-list form below materialises every match before sorting them).
+        let (mut sql, order) = if sqlite && trigram && as_id.is_none() {
+            (
+                format!(
+                    "SELECT {USER_COLUMNS} FROM users_search JOIN users ON users.user_id = users_search.rowid \
+                     WHERE users_search MATCH $5 AND users_search.rowid < $3 AND site_id = $1 \
+                     AND $2 = $2 AND $6 IS NULL"
+                ),
+                " ORDER BY users_search.rowid DESC LIMIT $4",
+            )
+        } else {
+            let mut sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE site_id = $1 AND user_id < $3 AND $2 = $2"
+            );
+            if text.is_some() {
+                let matches = match self.backend() {
+                    Backend::Sqlite { .. } if trigram => {
+                        "user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH $5)"
+                    }
+                    Backend::Sqlite { .. } => {
+                        "user_id IN (SELECT rowid FROM users_search WHERE text LIKE $5 ESCAPE '\\')"
+                    }
+                    Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
+                };
+                // The id branch only when the text is a number: a constant-false `OR`
+                // would keep a prepared plan from using the trigram index alone.
+                if as_id.is_some() {
+                    sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+                } else {
+                    sql.push_str(&format!(" AND $6 IS NULL AND {matches}"));
+                }
+            } else {
+                sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
+            }
+            (sql, " ORDER BY user_id DESC LIMIT $4")
+        };
         if let Some(status) = query.status {
             sql.push_str(" AND ");
             sql.push_str(status.condition());
         }
-        let text = query.text.as_deref().filter(|t| !t.is_empty());
-        let as_id: Option<i64> = text.and_then(|t| t.parse().ok());
-        let pattern = text.map(|t| match self.backend() {
-            // Trigram phrase for three characters or more (the index answers it);
-            // shorter text falls back to LIKE over the indexed copies.
-            Backend::Sqlite { .. } if t.chars().count() >= 3 => fts_phrase(t),
-            _ => like_pattern(&t.to_lowercase()),
-        });
-        if let Some(t) = text {
-            let matches = match self.backend() {
-                Backend::Sqlite { .. } if t.chars().count() >= 3 => {
-                    "user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH $5)"
-                }
-                Backend::Sqlite { .. } => {
-                    "user_id IN (SELECT rowid FROM users_search WHERE text LIKE $5 ESCAPE '\\')"
-                }
-                Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
-            };
-            // The id branch only when the text is a number: a constant-false `OR`
-            // would keep a prepared plan from using the trigram index alone.
-            if as_id.is_some() {
-                sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
-            } else {
-                sql.push_str(&format!(" AND $6 IS NULL AND {matches}"));
-            }
-        } else {
-            sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
-        }
-        sql.push_str(" ORDER BY user_id DESC LIMIT $4");
+        sql.push_str(order);
         let before = query.before_user_id.unwrap_or(i64::MAX);
         let rows = on_store!(self, read, |pool| {
             sqlx::query_as::<_, UserRow>(&sql)

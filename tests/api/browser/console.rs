@@ -62,6 +62,13 @@ both_stores! {
             screenshot(&browser, "console-audit-360").await;
             browser.goto(&app.url("/admin/keys")).await.unwrap();
             screenshot(&browser, "console-keys-360").await;
+            // The five pages at a desktop width, for the README (docs/console/).
+            browser.set_window_size(1100, 800).await.unwrap();
+            for page in ["keys", "authentication", "general", "users", "audit"] {
+                browser.goto(&app.url(&format!("/admin/{page}"))).await.unwrap();
+                wait_js(&browser, "document.readyState === 'complete'").await;
+                screenshot(&browser, &format!("console-{page}")).await;
+            }
         }).await;
     }
 }

@@ -85,6 +85,17 @@ both_databases! {
             .unwrap()
             .expect("one line");
         let first: Value = serde_json::from_str(&first).unwrap();
+        // The demo's site admin logs in to the console with what the demo printed.
+        let tessera = first["tessera_url"].as_str().unwrap().to_string();
+        assert_eq!(first["console"], format!("{tessera}/admin"));
+        let site = first["site_id"].to_string();
+        let password = first["admin_password"].as_str().unwrap().to_string();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = client.post(format!("{tessera}/admin/login"))
+            .header("Origin", &tessera)
+            .form(&[("site_id", site.as_str()), ("username", "admin"), ("password", password.as_str())])
+            .send().await.unwrap();
+        assert!(crate::console::set_cookie(login.headers()).is_some(), "console login: {}", login.status());
         let _ = child.start_kill();
         let _ = child.wait().await;
         assert_ne!(first["database_url"].as_str(), Some(db.url.as_str()));
