@@ -88,8 +88,14 @@ else
   python3 - "${DB_URL#sqlite://}" "$SITE_ID" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
+print("  text (the trigram index newest first, stopping at the page):")
+for row in db.execute("""EXPLAIN QUERY PLAN SELECT users.user_id FROM users_search JOIN users ON users.user_id = users_search.rowid
+  WHERE users_search MATCH '"ext-4242"' AND users_search.rowid < 9223372036854775807 AND site_id = ?
+  ORDER BY users_search.rowid DESC LIMIT 51""", (int(sys.argv[2]),)):
+    print("  ", row)
+print("  a number (that user id, or the text):")
 for row in db.execute("""EXPLAIN QUERY PLAN SELECT user_id FROM users WHERE site_id = ? AND user_id < 9223372036854775807
-  AND (user_id = NULL OR user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH '"ext-4242"'))
+  AND (user_id = 4242 OR user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH '"4242"'))
   ORDER BY user_id DESC LIMIT 51""", (int(sys.argv[2]),)):
     print("  ", row)
 PY
