@@ -183,6 +183,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        // `tessera site configure` (another process) checks endpoints by this record.
+        let allowed = self.state.config.allow_private_endpoints;
+        if let Err(e) = self
+            .state
+            .store
+            .record_private_endpoints_policy(allowed, self.state.now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the private-endpoints policy");
+        }
         let limits = http::server::Limits::of(&self.state.config);
         let purger = tokio::spawn(purge::run(self.state.clone(), stop_rx.clone()));
         let metrics_server = self.metrics.map(|listener| {

@@ -81,8 +81,8 @@ pub struct CookieArgs {
     /// How long a cookie-login session lasts before it is verified again, e.g. 24h.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     reverify_interval: Option<Duration>,
-    /// Accept an http:// endpoint or an internal address (development and tests; the
-    /// server must run with the same option for logins to reach it).
+    /// Accept an http:// endpoint or an internal address (development and tests; also
+    /// implied when the last server started on this store runs with the option).
     #[arg(long, env = "TESSERA_ALLOW_PRIVATE_ENDPOINTS")]
     allow_private_endpoints: bool,
 }
@@ -208,8 +208,11 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
                 }),
                 cookie_login: Some(cookie.patch()?),
             };
+            // Allowed by this command's flag (or env), or by what the installation's
+            // servers run with (each records it when it starts).
             let policy = EndpointPolicy {
-                allow_private: cookie.allow_private_endpoints,
+                allow_private: cookie.allow_private_endpoints
+                    || store.private_endpoints_allowed().await?,
             };
             let view = site::patch(&super::ctx(store, site), &patch, policy).await?;
             out.emit(serde_json::to_value(&view)?, || {

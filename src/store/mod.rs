@@ -14,6 +14,7 @@ pub mod audit;
 mod batch;
 mod checkpoint;
 mod direct;
+pub mod installation;
 
 pub mod jwt_keys;
 pub mod login_failures;

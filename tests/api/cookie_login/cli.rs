@@ -79,3 +79,32 @@ both_databases! {
         assert_eq!(listed["cookie_login"], serde_json::Value::Null, "nothing was stored");
     }
 }
+
+both_databases! {
+    async fn site_configure_refuses_http_and_internal_endpoints_unless_allowed(db) {
+        let url = db.url.as_str();
+        let created = tessera_json(url, &["site", "create", "--name", "News"]).await;
+        let site = created["site_id"].as_i64().unwrap().to_string();
+        let configure = |endpoint: &'static str| vec!["site", "configure", "SITE", "--cookie-name", "sid", "--cookie-endpoint", endpoint];
+        for (endpoint, needle) in [
+            ("http://news.example/v?sid=", "must use https"),
+            ("https://10.0.0.7/v?sid=", "internal address"),
+            ("https://[::1]/v?sid=", "internal address"),
+        ] {
+            let args: Vec<&str> = configure(endpoint).into_iter().map(|a| if a == "SITE" { site.as_str() } else { a }).collect();
+            tessera_fails(url, &args, needle).await;
+            // Allowed by the command's own flag.
+            let mut allowed = args.clone();
+            allowed.push("--allow-private-endpoints");
+            tessera_json(url, &allowed).await;
+        }
+        // Or by what the last server started on this store runs with.
+        let store = Store::open(url, &Default::default()).await.unwrap();
+        store.record_private_endpoints_policy(true, 0).await.unwrap();
+        let out = tessera_json(url, &["site", "configure", &site, "--cookie-endpoint", "http://127.0.0.1:9/v?sid="]).await;
+        assert_eq!(out["cookie_login"]["endpoint"], "http://127.0.0.1:9/v?sid=");
+        store.record_private_endpoints_policy(false, 0).await.unwrap();
+        store.close().await;
+        tessera_fails(url, &["site", "configure", &site, "--cookie-endpoint", "http://127.0.0.1:9/v?sid="], "must use https").await;
+    }
+}
