@@ -81,6 +81,30 @@ everything.sort()
 print(f"  all           p50 {everything[len(everything)//2]:7.2f} ms  p99 {everything[int(len(everything)*0.99)]:7.2f} ms")
 PY
 
+echo "== GET /admin/users?q=… (the console's Users page, same search, rendered as HTML)"
+printf '%s' 'bench admin passphrase' | "$BIN" user create "$SITE_ID" --username benchadmin --role admin --password-stdin >/dev/null
+python3 - "$BASE" "$SITE_ID" "$USERS" <<'PY'
+import http.client, random, sys, time, urllib.parse
+base, site, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conn = http.client.HTTPConnection(urllib.parse.urlparse(base).netloc)
+form = urllib.parse.urlencode({"site_id": site, "username": "benchadmin", "password": "bench admin passphrase"})
+conn.request("POST", "/admin/login", body=form, headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": base})
+response = conn.getresponse(); response.read()
+cookie = [v for k, v in response.getheaders() if k.lower() == "set-cookie" and v.startswith("tessera_admin=")][0].split(";")[0]
+random.seed(11)
+times, biggest = [], 0
+for i in range(200):
+    q = random.choice([f"ext-{random.randint(1, n)}", f"person {random.randint(1, n)} ", f"@mail{random.randint(0, 999)}.exa", "person"])
+    start = time.perf_counter()
+    conn.request("GET", "/admin/users?q=" + urllib.parse.quote(q), headers={"Cookie": cookie})
+    response = conn.getresponse(); body = response.read()
+    times.append((time.perf_counter() - start) * 1000)
+    assert response.status == 200, response.status
+    biggest = max(biggest, len(body))
+times.sort()
+print(f"  p50 {times[100]:.2f} ms  p99 {times[198]:.2f} ms  max {times[-1]:.2f} ms; largest page {biggest / 1024:.1f} KiB")
+PY
+
 echo "== query plans"
 if [ "$STORE" = postgres ]; then
   psql "$DB_URL" -c "EXPLAIN SELECT user_id FROM users WHERE site_id = $SITE_ID AND user_id < 9223372036854775807 AND (user_id = NULL OR search_text LIKE '%ext-4242%' ESCAPE '\\') ORDER BY user_id DESC LIMIT 51"
