@@ -61,6 +61,22 @@ struct AuthenticationPage {
     reverify_interval: String,
     cookie: String,
     report: Option<Report>,
+    /// How the site's endpoint has answered this node's logins lately, if at all.
+    endpoint_health: Option<String>,
+}
+
+/// One sentence on the endpoint's recent latency and errors (this node's logins).
+fn endpoint_health(state: &AppState, site_id: i64) -> Option<String> {
+    let s = state.cookie_login.site_stats(site_id)?;
+    let paused = if s.circuit_open {
+        " Logins are paused after repeated failures; one probe will try again shortly."
+    } else {
+        ""
+    };
+    Some(format!(
+        "Your endpoint lately (logins on this server): {:.0} ms on average, p50 {:.0} ms, p99 {:.0} ms, {:.0} % failed; up to {} verifications at once, {} in progress, {} waiting.{paused}",
+        s.recent_latency_ms, s.p50_latency_ms, s.p99_latency_ms, s.error_rate * 100.0, s.limit, s.in_flight, s.queued,
+    ))
 }
 
 fn map_rows(value: impl Fn(Field) -> String) -> Vec<MapRow> {
@@ -118,6 +134,7 @@ impl AuthenticationPage {
             reverify_interval: view.reverify_interval.clone(),
             cookie: String::new(),
             report: None,
+            endpoint_health: None,
         }
     }
 
@@ -153,6 +170,7 @@ impl AuthenticationPage {
             reverify_interval: text("reverify_interval"),
             cookie: text("cookie"),
             report: None,
+            endpoint_health: None,
         }
     }
 }
@@ -238,11 +256,9 @@ pub async fn page(
         .await?
         .with_flash(&query);
     let saved = saved_view(&state, &console).await?;
-    Ok(page::ok(&AuthenticationPage::saved(
-        layout,
-        &console,
-        saved.as_ref(),
-    )))
+    let mut body = AuthenticationPage::saved(layout, &console, saved.as_ref());
+    body.endpoint_health = endpoint_health(&state, console.site_id);
+    Ok(page::ok(&body))
 }
 
 /// The form again as typed, with the field at fault named.

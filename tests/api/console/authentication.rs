@@ -89,3 +89,18 @@ both_stores! {
         assert!(refused.text().await.unwrap().contains("endpoint:"));
     }
 }
+
+both_stores! {
+    async fn the_page_shows_how_the_endpoint_has_answered_logins(app) {
+        let endpoint = Endpoint::start(Answer::Json(200, crate::cookie_login::answer("u1", "Una", "una@example.com"))).await;
+        let console = Console::login(&app, "boss").await;
+        let (_, before) = console.get("/admin/authentication").await;
+        assert!(!before.contains("Your endpoint lately"), "no login yet: nothing to show");
+        crate::cookie_login::configure(&app, app.site_id, &endpoint.url("/v?sid="), |_| {}).await;
+        let (status, _) = crate::cookie_login::login(&app, app.site_id, "abc").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, after) = console.get("/admin/authentication").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(after.contains("Your endpoint lately") && after.contains("0 % failed"), "{after}");
+    }
+}
