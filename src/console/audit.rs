@@ -2,10 +2,9 @@
 //! from newest to oldest, and the CSV download of everything the filters select.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::page::{self, ConsoleError, Form, Layout};
 use super::session::Console;
@@ -176,20 +175,5 @@ pub async fn csv(
     let filters = Filters::of(&query);
     let audit_query = filters.query(query.non_empty("before"))?;
     let export = CsvExport::new(&console.ctx(&state), &audit_query)?;
-    // One chunk per store read: memory stays at one chunk whatever the log's size.
-    let chunks = futures_util::stream::try_unfold(export, |mut export| async move {
-        let chunk = export.next_chunk().await?;
-        Ok::<_, AdminError>(chunk.map(|text| (text, export)))
-    });
-    let mut response = (StatusCode::OK, Body::from_stream(chunks)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"audit.csv\""),
-    );
-    Ok(response)
+    Ok(crate::admin::api::audit::csv_download(export))
 }

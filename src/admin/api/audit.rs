@@ -69,7 +69,16 @@ pub async fn export_audit(
 ) -> Result<Response, ApiError> {
     let query = audit_query(&raw)?;
     let export = CsvExport::new(&admin.ctx(&state), &query)?;
-    // One chunk per store read: memory stays at one chunk whatever the log's size.
+    let mut response = csv_download(export);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The export as a CSV download (the admin API's and the console's), streamed one
+/// chunk per store read: memory stays at one chunk whatever the log's size.
+pub fn csv_download(export: CsvExport) -> Response {
     let chunks = futures_util::stream::try_unfold(export, |mut export| async move {
         let chunk = export.next_chunk().await?;
         Ok::<_, crate::admin::AdminError>(chunk.map(|text| (text, export)))
@@ -84,6 +93,5 @@ pub async fn export_audit(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"audit.csv\""),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }
