@@ -221,8 +221,10 @@ impl Inner {
         cookie: &str,
     ) -> Result<Verdict, Unavailable> {
         let timeout = settings.timeout();
-        // The site's timeout is what its logins may take: waiting for a slot
-        // comes out of it.
+        // The site's timeout bounds the wait for a slot too: a login waits only
+        // while its expected wait plus the endpoint's recent latency fit in it.
+        // The request itself still gets the whole timeout, so the endpoint is not
+        // judged on less time than the site allowed it.
         let pass = match self.limits.admit(site_id, endpoint, timeout, clock).await {
             Ok(pass) => pass,
             Err(shed) => {

@@ -47,9 +47,10 @@ both_stores! {
     }
 
     async fn the_same_cookie_fifty_times_at_once_is_one_request(app) {
-        // Slow enough that all fifty logins arrive while the first is in flight.
-        let site = Endpoint::start(Answer::Delay(Duration::from_millis(1500), Box::new(Answer::UserOfCookie))).await;
-        configure(&app, app.site_id, &site.url("/v?sid="), |_| {}).await;
+        // Slow enough that all fifty logins arrive while the first is in flight,
+        // even on a loaded machine (within a timeout that allows it).
+        let site = Endpoint::start(Answer::Delay(Duration::from_secs(3), Box::new(Answer::UserOfCookie))).await;
+        configure(&app, app.site_id, &site.url("/v?sid="), |s| s.timeout_ms = 10_000).await;
         let answers: Vec<(StatusCode, Value)> = stream::iter(0..50)
             .map(|_| login(&app, app.site_id, "shared-session"))
             .buffer_unordered(50)
