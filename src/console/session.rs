@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::page::{self, ConsoleError, Form, Layout};
 use crate::admin::Ctx;
 use crate::app::AppState;
-use crate::clock::Millis;
+use crate::clock::duration_ms;
 use crate::http::{read_body, ClientIp};
 use crate::password::error::FaveoError;
 use crate::password::hashing::MAX_PASSWORD_CHARS;
@@ -72,19 +72,7 @@ pub fn csrf_token(session_id: &str) -> String {
 
 /// The value of the `tessera_admin` cookie, if the request carries one.
 pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn ms(d: Duration) -> Millis {
-    d.as_millis() as Millis
+    crate::http::cookie(headers, COOKIE)
 }
 
 /// The console session of the request: a live `console` session of a user who is
@@ -103,7 +91,7 @@ pub async fn lookup(state: &AppState, headers: &HeaderMap) -> Result<Option<Cons
     }
     if let Err(e) = state
         .store
-        .slide_session(&hash, &record, now, ms(IDLE))
+        .slide_session(&hash, &record, now, duration_ms(IDLE))
         .await
     {
         tracing::warn!(error = %e, "could not slide a console session's idle expiry");
@@ -372,8 +360,8 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         user_id: user.user_id,
         kind: SessionKind::Console,
         created_at: now,
-        idle_expires_at: now + ms(IDLE),
-        expires_at: now + ms(LIFETIME),
+        idle_expires_at: now + duration_ms(IDLE),
+        expires_at: now + duration_ms(LIFETIME),
         reverify_at: None,
         client_ip: ip.map(|ip| ip.to_string()),
     };

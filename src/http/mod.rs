@@ -174,6 +174,19 @@ pub fn headers_too_large(parts: &Parts) -> Option<Response> {
     })
 }
 
+/// The value of the cookie `name` the request carries, if any (and not empty).
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
 /// Unknown path: JSON 404 in the shape of the path's API family.
 pub async fn not_found(uri: Uri) -> Response {
     if is_faveo(uri.path()) {

@@ -127,15 +127,7 @@ pub fn router(site: DemoSite) -> Router {
 }
 
 fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty())
+    crate::http::cookie(headers, name).map(str::to_string)
 }
 
 /// Only local paths: the login form must not become an open redirect.
