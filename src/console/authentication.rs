@@ -238,11 +238,14 @@ fn patch_of(form: &Form) -> Result<CookieLoginPatch, AdminError> {
     })
 }
 
-async fn saved_view(
+/// The page's layout and the saved settings, from one read of the site.
+async fn layout_and_saved(
     state: &AppState,
     console: &Console,
-) -> Result<Option<CookieLoginView>, ConsoleError> {
-    Ok(site::get(&console.ctx(state)).await?.cookie_login)
+) -> Result<(Layout, Option<CookieLoginView>), ConsoleError> {
+    let site = site::get(&console.ctx(state)).await?;
+    let layout = Layout::for_site(&site, console, "authentication", "Authentication");
+    Ok((layout, site.cookie_login))
 }
 
 /// `GET /admin/authentication`
@@ -252,10 +255,8 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ConsoleError> {
     let query = Form::query(query.as_deref());
-    let layout = Layout::of(&state, &console, "authentication", "Authentication")
-        .await?
-        .with_flash(&query);
-    let saved = saved_view(&state, &console).await?;
+    let (layout, saved) = layout_and_saved(&state, &console).await?;
+    let layout = layout.with_flash(&query);
     let mut body = AuthenticationPage::saved(layout, &console, saved.as_ref());
     body.endpoint_health = endpoint_health(&state, console.site_id);
     Ok(page::ok(&body))
@@ -269,10 +270,8 @@ async fn refused(
     field: &str,
     message: &str,
 ) -> Result<Response, ConsoleError> {
-    let layout = Layout::of(state, console, "authentication", "Authentication")
-        .await?
-        .with_error(Some(page::field_message(field, message)));
-    let saved = saved_view(state, console).await?;
+    let (layout, saved) = layout_and_saved(state, console).await?;
+    let layout = layout.with_error(Some(page::field_message(field, message)));
     let page = AuthenticationPage::typed(layout, console, saved.as_ref(), form);
     Ok(page::render(StatusCode::BAD_REQUEST, &page))
 }
@@ -321,8 +320,7 @@ pub async fn test(
     };
     match result {
         Ok(report) => {
-            let layout = Layout::of(&state, &console, "authentication", "Authentication").await?;
-            let saved = saved_view(&state, &console).await?;
+            let (layout, saved) = layout_and_saved(&state, &console).await?;
             let mut page = AuthenticationPage::typed(layout, &console, saved.as_ref(), &form);
             page.report = Some(report_of(report));
             Ok(page::ok(&page))

@@ -47,10 +47,8 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ConsoleError> {
     let query = Form::query(query.as_deref());
-    let layout = Layout::of(&state, &console, "general", "General")
-        .await?
-        .with_flash(&query);
     let site = site::get(&console.ctx(&state)).await?;
+    let layout = Layout::for_site(&site, &console, "general", "General").with_flash(&query);
     Ok(page::ok(&GeneralPage::of(layout, &console, &site)))
 }
 

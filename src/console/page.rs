@@ -52,6 +52,16 @@ impl Layout {
         title: impl Into<String>,
     ) -> Result<Layout, ConsoleError> {
         let site = crate::admin::site::get(&console.ctx(state)).await?;
+        Ok(Self::for_site(&site, console, section, title))
+    }
+
+    /// [`Layout::of`] for a page that has read its site already (one read, not two).
+    pub fn for_site(
+        site: &crate::admin::site::SiteView,
+        console: &Console,
+        section: &str,
+        title: impl Into<String>,
+    ) -> Layout {
         let links = SECTIONS
             .iter()
             .map(|(key, href, label)| NavLink {
@@ -60,17 +70,17 @@ impl Layout {
                 current: *key == section,
             })
             .collect();
-        Ok(Layout {
+        Layout {
             title: title.into(),
             nav: Some(Nav {
-                site_name: site.name,
+                site_name: site.name.clone(),
                 site_id: site.site_id,
                 csrf_token: console.csrf_token.clone(),
                 links,
             }),
             flash: None,
             error: None,
-        })
+        }
     }
 
     /// A page outside the logged-in console (login, errors).

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{assert_error, session_status, sso_login, AdminApi};
 use crate::both_stores;
-use crate::password::{login, PASSWORD};
+use crate::password::{login, me, PASSWORD};
 
 /// Password login (`/api/v1/authenticate`) of a local user; the JWT.
 async fn jwt(app: &crate::helpers::TestApp, username: &str) -> String {
@@ -23,14 +23,8 @@ async fn jwt(app: &crate::helpers::TestApp, username: &str) -> String {
 }
 
 async fn jwt_status(app: &crate::helpers::TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .get(app.url("/api/v1/authenticate/user"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    let answer = me(app, token).await;
+    (answer.status, answer.json())
 }
 
 both_stores! {
