@@ -30,5 +30,6 @@ pub mod password;
 pub mod purge;
 pub mod secrets;
 pub mod sessions;
+pub mod settings;
 pub mod store;
 pub mod telemetry;

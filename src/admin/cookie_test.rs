@@ -49,7 +49,7 @@ pub struct CookieTestReport {
 pub struct SentRequest {
     pub url: String,
     /// Custom header values masked.
-    pub headers: Vec<crate::cookie_login::settings::HeaderView>,
+    pub headers: Vec<crate::settings::cookie_login::HeaderView>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -128,7 +128,7 @@ pub async fn run(
         .map(|u| u.to_string())
         .unwrap_or_else(|_| format!("{endpoint}…"));
     let mut headers = settings.view().headers;
-    headers.push(crate::cookie_login::settings::HeaderView {
+    headers.push(crate::settings::cookie_login::HeaderView {
         name: "Accept".into(),
         value: "application/json".into(),
     });

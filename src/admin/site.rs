@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{validate, AdminError, AdminResult, Ctx};
 use crate::cookie_login::patch::{CookieLoginPatch, EndpointPolicy};
-use crate::cookie_login::settings::CookieLoginView;
+use crate::settings::cookie_login::CookieLoginView;
 use crate::store::sites::{AccountHandling, Site};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

@@ -290,7 +290,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 
 /// Parses a SITE argument.
 fn site_id_arg(text: &str) -> Result<i64, String> {
-    crate::oauth2::client_auth::parse_site_id(text)
+    crate::http::parse_site_id(text)
         .ok_or_else(|| format!("{text:?} is not a site id (a positive integer)"))
 }
 

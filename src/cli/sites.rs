@@ -12,7 +12,7 @@ use crate::admin::site::{self, AccountHandlingPatch, SitePatch};
 use crate::admin::validate;
 use crate::clock::{Clock, SystemClock};
 use crate::cookie_login::patch::{CookieLoginPatch, EndpointPolicy, HeaderEntry};
-use crate::cookie_login::settings::CookieLoginView;
+use crate::settings::cookie_login::CookieLoginView;
 use crate::store::audit::Actor;
 use crate::store::Store;
 

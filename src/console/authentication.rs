@@ -16,7 +16,7 @@ use crate::admin::site::{self, SitePatch};
 use crate::admin::AdminError;
 use crate::app::AppState;
 use crate::cookie_login::patch::{CookieLoginPatch, HeaderEntry, KEEP_VALUE};
-use crate::cookie_login::settings::{CookieLoginSettings, CookieLoginView, Field};
+use crate::settings::cookie_login::{CookieLoginSettings, CookieLoginView, Field};
 
 /// Most characters of the endpoint's answer shown on the page (pages stay small).
 const SHOWN_BODY_CHARS: usize = 16 * 1024;

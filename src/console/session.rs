@@ -299,7 +299,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         return login_failed(&site_text);
     }
     // Unknown or malformed: a site that does not exist, checked the same way.
-    let site_id = crate::oauth2::client_auth::parse_site_id(&site_text).unwrap_or(0);
+    let site_id = crate::http::parse_site_id(&site_text).unwrap_or(0);
     let Ok(permit) = state.password.hasher.acquire().await else {
         return ConsoleError::Internal(anyhow::anyhow!("the password hashing pool is full"))
             .into_response();

@@ -13,15 +13,15 @@ use serde_json::{json, Value};
 
 use super::mapping::{self, MappedProfile};
 use super::verifier::Verdict;
-use super::CookieLoginSettings;
 use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::http::form::Params;
+use crate::http::no_store;
+use crate::http::parse_site_id;
 use crate::http::{read_body, ApiError, ClientIp};
-use crate::oauth2::client_auth::parse_site_id;
-use crate::oauth2::token::no_store;
 use crate::sessions::cors::{self, CorsSite};
 use crate::sessions::{ban_rejection, start_session};
+use crate::settings::CookieLoginSettings;
 use crate::store::audit::{Actor, NewAuditEvent};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;

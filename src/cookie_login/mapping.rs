@@ -4,7 +4,7 @@
 use serde_json::Value;
 use url::Url;
 
-use super::settings::{Field, FieldMapping};
+use crate::settings::cookie_login::{Field, FieldMapping};
 
 pub const MAX_UID_CHARS: usize = 255;
 pub const MAX_EMAIL_CHARS: usize = 255;

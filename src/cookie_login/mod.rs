@@ -1,7 +1,7 @@
 //! Cookie login (SPEC §5): the embed script sends the site's own session cookie;
 //! Tessera asks the site's verification endpoint who that is, and signs the user in.
 //!
-//! - [`settings`]: the per-site settings and their validation
+//! - the per-site settings and their validation: `crate::settings::cookie_login`
 //! - [`login`]: `POST /rest/v1/users/login/cookie`, the seven steps of SPEC §5.2
 //! - [`verifier`]: the outgoing request (shared client, timeout, size cap)
 //! - [`address`], [`resolver`]: which addresses that request may reach
@@ -21,7 +21,6 @@ pub mod mapping;
 pub mod metrics;
 pub mod patch;
 pub mod resolver;
-pub mod settings;
 pub mod verifier;
 
 use axum::routing::post;
@@ -29,7 +28,6 @@ use axum::Router;
 
 pub use limiter::LimitSettings;
 pub use limits::EndpointStats;
-pub use settings::CookieLoginSettings;
 pub use verifier::Verifier;
 
 use crate::app::AppState;

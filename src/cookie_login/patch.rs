@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::{Host, Url};
 
 use super::address::is_public;
-use super::settings::{self, CookieLoginSettings, CustomHeader, Field};
+use crate::settings::cookie_login::{self as settings, CookieLoginSettings, CustomHeader, Field};
 
 /// The value that stands for "keep the stored value" in a header list (what `GET`
 /// shows instead of the value).

@@ -19,8 +19,8 @@ use super::limiter::LimitSettings;
 use super::limits::{EndpointStats, Shed, SiteLimits};
 use super::metrics::CookieLoginMetrics;
 use super::resolver::{EndpointRefused, GuardedResolver};
-use super::settings::CookieLoginSettings;
 use crate::clock::{Clock, SystemClock};
+use crate::settings::cookie_login::CookieLoginSettings;
 
 /// Most bytes of an answer read; more is an oversize answer (SPEC §5.2 step 3).
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;

@@ -14,8 +14,8 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::http::parse_site_id;
 use crate::http::ApiError;
-use crate::oauth2::client_auth::parse_site_id;
 use crate::store::sites::Site;
 
 /// The public configuration of one site for the embed script.

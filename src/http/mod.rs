@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ipnet::IpNet;
@@ -174,6 +174,22 @@ pub fn headers_too_large(parts: &Parts) -> Option<Response> {
     })
 }
 
+/// Answers holding a secret (tokens, session ids) must never be cached (RFC 6749 §5.1).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Site ids are positive decimal integers.
+pub fn parse_site_id(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
 /// The value of the cookie `name` the request carries, if any (and not empty).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -268,6 +284,14 @@ impl<'de> Deserialize<'de> for TrustedProxies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_ids_are_positive_decimals() {
+        assert_eq!(parse_site_id("42"), Some(42));
+        for bad in ["", "0", "-1", "+1", "1e3", " 1", "99999999999999999999"] {
+            assert_eq!(parse_site_id(bad), None, "{bad:?}");
+        }
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

@@ -8,8 +8,8 @@ use axum::Json;
 use serde::Serialize;
 
 use super::client_auth;
-use super::token::no_store;
 use crate::app::AppState;
+use crate::http::no_store;
 use crate::http::ApiError;
 use crate::secrets::TimedHash;
 

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -13,7 +13,7 @@ use super::client_credentials;
 use super::error::{invalid_request, unsupported_grant_type};
 use crate::app::AppState;
 use crate::http::form::Params;
-use crate::http::{read_body, ApiError};
+use crate::http::{no_store, read_body, ApiError};
 
 /// The form fields of a token request (documentation only; parsing is strict and manual).
 #[derive(utoipa::ToSchema)]
@@ -50,14 +50,6 @@ impl IntoResponse for TokenResponse {
     fn into_response(self) -> Response {
         no_store(Json(self).into_response())
     }
-}
-
-/// Token responses must never be cached (RFC 6749 §5.1).
-pub fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 #[utoipa::path(

@@ -51,7 +51,7 @@ pub struct AuthenticateResponse {
 async fn resolve_site(state: &AppState, params: &Params) -> Result<i64, FaveoError> {
     let named = match params.non_empty("site_id") {
         Some(text) => Some(
-            crate::oauth2::client_auth::parse_site_id(text)
+            crate::http::parse_site_id(text)
                 .ok_or_else(|| FaveoError::bad_request("site_id must be a positive integer"))?,
         ),
         None => None,

@@ -12,8 +12,8 @@ use super::cors::{self, CorsSite};
 use super::header::{invalid_session, session_hash};
 use crate::app::AppState;
 use crate::clock::{duration_ms, rfc3339};
+use crate::http::no_store;
 use crate::http::ApiError;
-use crate::oauth2::token::no_store;
 use crate::store::sessions::{SessionKind, SessionRecord};
 
 /// A live session and what the widget shows of its user.

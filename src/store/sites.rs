@@ -1,35 +1,12 @@
 //! Sites (tenants), their allowed origins and settings.
 
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
 use super::{api_keys, on_store, Store, StoreError, StoreResult};
 use crate::clock::Millis;
-
-/// Per-site settings, stored as one JSON document so that new settings need no migration.
-/// Unknown fields are ignored and missing ones take their defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SiteSettings {
-    /// Password login (`/api/v1/authenticate`) requires a valid `api_key` of the site.
-    pub api_key_mandatory: bool,
-    /// What the platform's widget lets users do on their own (SPEC §6.1).
-    pub account_handling: AccountHandling,
-    /// Cookie login (SPEC §5.1); `None` until configured.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cookie_login: Option<crate::cookie_login::CookieLoginSettings>,
-}
-
-/// The three switches of SPEC §6.1, all off by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct AccountHandling {
-    /// The platform's own sign-in (the widget's form) is off: the site logs users in.
-    pub disable_account_handling: bool,
-    pub disable_avatar_changing: bool,
-    pub disable_display_name_changing: bool,
-}
+pub use crate::settings::{AccountHandling, SiteSettings};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Site {

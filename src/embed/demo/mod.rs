@@ -318,7 +318,7 @@ pub async fn create_demo_site(
     let created = store
         .create_site("Acme News (demo)", &origins, now, &actor)
         .await?;
-    let cookie_login = crate::cookie_login::CookieLoginSettings {
+    let cookie_login = crate::settings::CookieLoginSettings {
         cookie_name: Some(DEMO_COOKIE.to_string()),
         endpoint: Some(format!("{demo_origin}/users/validate?sid=")),
         // Short, so that re-verification can be watched in the demo.

@@ -81,7 +81,8 @@ async fn site_stats_follow_the_endpoint() {
     use std::sync::Arc;
     use tessera::clock::ManualClock;
     use tessera::cookie_login::limits::SiteLimits;
-    use tessera::cookie_login::{CookieLoginSettings, Verifier};
+    use tessera::cookie_login::Verifier;
+    use tessera::settings::CookieLoginSettings;
 
     let clock = ManualClock::starting_now();
     let verifier = Verifier::with_clock(true, SiteLimits::default(), Arc::new(clock.clone()));

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera::clock::{rfc3339, Clock};
-use tessera::cookie_login::settings::{header_arg, FieldMapping};
 use tessera::secrets::TimedHash;
+use tessera::settings::cookie_login::{header_arg, FieldMapping};
 use tessera::store::audit::Actor;
 use tessera::store::users::Ban;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera::clock::Clock;
-use tessera::cookie_login::CookieLoginSettings;
+use tessera::settings::CookieLoginSettings;
 use tessera::store::audit::{Actor, AuditEvent};
 
 use crate::helpers::TestApp;

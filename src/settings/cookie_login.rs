@@ -1,5 +1,5 @@
 //! Cookie-login settings of a site (SPEC §5.1): stored in the site's settings JSON,
-//! validated when set (CLI today, the admin API later), each error one sentence.
+//! validated when set (CLI, admin API, console), each error one sentence.
 
 use std::fmt;
 use std::time::Duration;
