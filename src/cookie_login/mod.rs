@@ -4,14 +4,13 @@
 //! - the per-site settings and their validation: `crate::settings::cookie_login`
 //! - [`login`]: `POST /rest/v1/users/login/cookie`, the seven steps of SPEC §5.2
 //! - [`verifier`]: the outgoing request (shared client, timeout, size cap)
-//! - [`address`], [`resolver`]: which addresses that request may reach
+//! - which addresses that request may reach: `crate::http::outgoing`
 //! - [`flight`]: one outgoing request per cookie in flight, shared by its logins
 //! - [`limits`], [`limiter`], [`breaker`]: per-site adaptive bound with its queue, and circuit breaker
 //! - [`metrics`]: per-site limit, in flight, queued, shed and endpoint latency
 //! - [`mapping`]: from the endpoint's JSON to a profile
 //! - CORS: the browser endpoints' shared policy, `crate::sessions::cors`
 
-pub mod address;
 pub mod breaker;
 pub mod flight;
 pub mod limiter;
@@ -20,7 +19,6 @@ pub mod login;
 pub mod mapping;
 pub mod metrics;
 pub mod patch;
-pub mod resolver;
 pub mod verifier;
 
 use axum::routing::post;

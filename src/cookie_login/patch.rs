@@ -3,12 +3,10 @@
 //! every entry point refuses the same input with the same sentence.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde::Deserialize;
-use url::{Host, Url};
 
-use super::address::is_public;
+pub use crate::http::outgoing::EndpointPolicy;
 use crate::settings::cookie_login::{self as settings, CookieLoginSettings, CustomHeader, Field};
 
 /// The value that stands for "keep the stored value" in a header list (what `GET`
@@ -58,40 +56,6 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
-        }
-    }
-}
-
-/// Where verification requests may go: decided by the server's configuration
-/// (`--allow-private-endpoints`), and checked when settings are saved as well as
-/// on every request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EndpointPolicy {
-    pub allow_private: bool,
-}
-
-impl EndpointPolicy {
-    /// The endpoint, refused with one sentence when it is `http` or an internal IP
-    /// literal and private endpoints are not allowed. Names are checked at request
-    /// time (they may resolve differently then).
-    pub fn check(&self, endpoint: &str) -> Result<(), String> {
-        if self.allow_private {
-            return Ok(());
-        }
-        let url = Url::parse(endpoint).map_err(|e| format!("the endpoint is invalid ({e})"))?;
-        if url.scheme() != "https" {
-            return Err("the endpoint must use https (http is allowed only when the server runs with --allow-private-endpoints, for development)".into());
-        }
-        let literal: Option<IpAddr> = match url.host() {
-            Some(Host::Ipv4(ip)) => Some(ip.into()),
-            Some(Host::Ipv6(ip)) => Some(ip.into()),
-            _ => None,
-        };
-        match literal {
-            Some(ip) if !is_public(ip) => Err(format!(
-                "the endpoint host {ip} is an internal address (allowed only with --allow-private-endpoints, for development)"
-            )),
-            _ => Ok(()),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The verification request of SPEC §5.2 step 3: one shared HTTP client (rustls,
-//! no redirects, no proxy, guarded DNS, keep-alive pool), the site's timeout over
+//! The verification request of SPEC §5.2 step 3: the shared guarded client
+//! (`crate::http::outgoing`: rustls, no redirects, no proxy, guarded DNS,
+//! keep-alive pool), the site's timeout over
 //! the whole exchange, custom headers, and the answer read as a stream with a
 //! hard cap. In front of it: one request per cookie in flight ([`flight`]) and
 //! the site's adaptive bound ([`limits`]).
@@ -11,15 +12,14 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use url::{Host, Url};
+use url::Url;
 
-use super::address::is_public;
 use super::flight::{self, Flights};
 use super::limiter::LimitSettings;
 use super::limits::{EndpointStats, Shed, SiteLimits};
 use super::metrics::CookieLoginMetrics;
-use super::resolver::{EndpointRefused, GuardedResolver};
 use crate::clock::{Clock, SystemClock};
+use crate::http::outgoing::{read_capped, EndpointRefused, GuardedClient, RequestFailed};
 use crate::settings::cookie_login::CookieLoginSettings;
 
 /// Most bytes of an answer read; more is an oversize answer (SPEC §5.2 step 3).
@@ -88,8 +88,7 @@ pub struct Verifier {
 }
 
 struct Inner {
-    client: reqwest::Client,
-    allow_private: bool,
+    client: GuardedClient,
     limits: Arc<SiteLimits>,
     flights: Arc<Flights>,
     metrics: CookieLoginMetrics,
@@ -107,29 +106,19 @@ impl Verifier {
     }
 
     pub fn with_clock(allow_private: bool, limits: SiteLimits, clock: Arc<dyn Clock>) -> Self {
-        let ceiling = limits.settings().ceiling;
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .redirect(reqwest::redirect::Policy::none())
-            // A proxy would connect on our behalf to addresses we never checked.
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .user_agent(concat!("tessera-cookie-login/", env!("CARGO_PKG_VERSION")))
-            // HTTP/1.1: one connection per verification in flight. Keeping as many
-            // idle as a site may have in flight means a flash crowd reuses them
-            // instead of opening (and TLS-handshaking) hundreds of new ones.
-            .pool_max_idle_per_host(ceiling)
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()
-            // Only fails if the TLS backend cannot start, which no input can cause.
-            .expect("the cookie-login HTTP client must build");
+        // HTTP/1.1: one connection per verification in flight. Keeping as many
+        // idle as a site may have in flight means a flash crowd reuses them
+        // instead of opening (and TLS-handshaking) hundreds of new ones.
+        let client = GuardedClient::new(
+            allow_private,
+            concat!("tessera-cookie-login/", env!("CARGO_PKG_VERSION")),
+            limits.settings().ceiling,
+        );
         let limits = Arc::new(limits);
         let metrics = CookieLoginMetrics::new(limits.clone(), clock.clone());
         Self {
             inner: Arc::new(Inner {
                 client,
-                allow_private,
                 limits,
                 flights: Arc::new(Flights::default()),
                 metrics,
@@ -265,12 +254,9 @@ impl Inner {
         cookie: &str,
     ) -> Result<RawAnswer, Unavailable> {
         let url = verification_url(endpoint, cookie)?;
-        if !self.allow_private {
-            check_url(&url)?;
-        }
         let mut response = self
             .client
-            .get(url)
+            .get(url)?
             .timeout(settings.timeout())
             .headers(request_headers(settings)?)
             .send()
@@ -282,22 +268,9 @@ impl Inner {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        // Read as a stream and cut at the cap, whatever Content-Length claims.
-        let mut body = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = response
-            .chunk()
+        let (body, too_large) = read_capped(&mut response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| classify(e, settings.timeout_ms))?
-        {
-            let room = MAX_ANSWER_BYTES - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
-                too_large = true;
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| classify(e, settings.timeout_ms))?;
         Ok(RawAnswer {
             status,
             content_type,
@@ -343,25 +316,6 @@ pub fn verification_url(endpoint: &str, cookie: &str) -> Result<Url, Unavailable
         .map_err(|e| Unavailable::BadSettings(format!("the endpoint URL is invalid ({e})")))
 }
 
-/// The checks the resolver cannot make: the scheme, and IP literals (which are never resolved).
-fn check_url(url: &Url) -> Result<(), EndpointRefused> {
-    if url.scheme() != "https" {
-        return Err(EndpointRefused::NotHttps);
-    }
-    let literal = match url.host() {
-        Some(Host::Ipv4(ip)) => Some(ip.into()),
-        Some(Host::Ipv6(ip)) => Some(ip.into()),
-        _ => None,
-    };
-    match literal {
-        Some(ip) if !is_public(ip) => Err(EndpointRefused::InternalAddress {
-            host: url.host_str().unwrap_or_default().to_string(),
-            ip,
-        }),
-        _ => Ok(()),
-    }
-}
-
 pub(super) fn request_headers(settings: &CookieLoginSettings) -> Result<HeaderMap, Unavailable> {
     let mut headers = HeaderMap::new();
     for custom in &settings.headers {
@@ -378,28 +332,14 @@ pub(super) fn request_headers(settings: &CookieLoginSettings) -> Result<HeaderMa
     Ok(headers)
 }
 
-/// A reqwest error as a reason fit for the audit log: never with the URL, which
-/// carries the cookie value.
+/// A reqwest error as a reason fit for the audit log (never with the URL, which
+/// carries the cookie value).
 fn classify(error: reqwest::Error, timeout_ms: u64) -> Unavailable {
-    if error.is_timeout() {
-        return Unavailable::Timeout(timeout_ms);
+    match RequestFailed::classify(error) {
+        RequestFailed::Timeout => Unavailable::Timeout(timeout_ms),
+        RequestFailed::Refused(refused) => Unavailable::Refused(refused),
+        RequestFailed::Transport(text) => Unavailable::Transport(text),
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(e) = source {
-        if let Some(refused) = e.downcast_ref::<EndpointRefused>() {
-            return Unavailable::Refused(refused.clone());
-        }
-        source = e.source();
-    }
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    Unavailable::Transport(text)
 }
 
 #[cfg(test)]
@@ -414,30 +354,5 @@ mod tests {
             url.as_str(),
             "https://a.example/v?sid=a%24b-c_d.e%2Bf%21g%2Ah%27i%28j%29k%2520~"
         );
-    }
-
-    #[test]
-    fn scheme_and_ip_literals_are_checked() {
-        let check = |u: &str| check_url(&Url::parse(u).unwrap());
-        assert_eq!(check("http://a.example/"), Err(EndpointRefused::NotHttps));
-        assert!(check("https://a.example/").is_ok());
-        assert!(check("https://93.184.216.34/").is_ok());
-        for internal in [
-            "https://127.0.0.1/",
-            "https://2130706433/",
-            "https://0x7f.1/",
-            "https://10.0.0.1/",
-            "https://[::1]/",
-            "https://[::ffff:169.254.169.254]/",
-            "https://[fd00::1]/",
-        ] {
-            assert!(
-                matches!(
-                    check(internal),
-                    Err(EndpointRefused::InternalAddress { .. })
-                ),
-                "{internal}"
-            );
-        }
     }
 }

@@ -5,6 +5,7 @@ pub mod body;
 pub mod error;
 pub mod form;
 pub mod metrics;
+pub mod outgoing;
 pub mod request_context;
 pub mod server;
 

@@ -1,4 +1,4 @@
-//! Which addresses a verification request may go to in production: public unicast
+//! Which addresses a request to a site's endpoint may go to in production: public unicast
 //! only. Anything internal (loopback, private, link-local, unique-local, CGNAT,
 //! multicast, documentation, reserved…) is refused, including IPv6 forms that embed
 //! an IPv4 address (mapped, NAT64, 6to4), so no encoding sneaks past the check.

@@ -1,8 +1,8 @@
-//! DNS for verification requests. Resolution and the address check happen in one
-//! place, and the HTTP client connects only to the addresses returned here, so a
+//! DNS for requests to sites' endpoints. Resolution and the address check happen in
+//! one place, and the HTTP client connects only to the addresses returned here, so a
 //! name cannot pass the check with one answer and connect with another (no
-//! DNS-rebinding window). IP-literal URLs never reach a resolver: the verifier
-//! checks those itself.
+//! DNS-rebinding window). IP-literal URLs never reach a resolver: the client
+//! ([`super::GuardedClient`]) checks those itself.
 
 use std::net::{IpAddr, SocketAddr};
 
