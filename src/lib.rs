@@ -5,6 +5,9 @@
 //! - [`accounts`]: site servers sign their users in and out (SPEC §3).
 //! - [`sessions`]: session lookup and browser logout, shared by every flow.
 //! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
+//! - [`id_token`]: ID-token login, OpenID Connect (SPEC §5.3).
+//! - [`sso_token`]: signed-token SSO with per-site secrets (SPEC §5.4).
+//! - [`jose`]: the strict reading of compact JWS both token logins share.
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
 //! - [`embed`]: the embed script, its public site configuration and the demo.
 //! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
@@ -23,6 +26,8 @@ pub mod console;
 pub mod cookie_login;
 pub mod embed;
 pub mod http;
+pub mod id_token;
+pub mod jose;
 pub mod oauth2;
 pub mod openapi;
 pub mod ops;
@@ -31,5 +36,6 @@ pub mod purge;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod sso_token;
 pub mod store;
 pub mod telemetry;

@@ -1,4 +1,4 @@
-//! Background deletion of expired tokens and sessions. Only rows past their
+//! Background deletion of expired tokens, sessions and replay-cache entries. Only rows past their
 //! expiry are deleted, so a purge never ends anything still valid.
 
 use tokio::sync::watch;
@@ -28,6 +28,7 @@ pub async fn purge_once(state: &AppState) -> Result<u64, crate::store::StoreErro
     let tokens = state.store.purge_expired_access_tokens(now).await?;
     let sessions = state.store.purge_expired_sessions(now).await?;
     let revocations = state.store.purge_expired_revocations(now).await?;
+    let used_tokens = state.store.purge_used_tokens(now).await?;
     let failures = state
         .store
         .purge_login_failures(now - crate::password::rate_limit::RETENTION_MS)
@@ -39,12 +40,13 @@ pub async fn purge_once(state: &AppState) -> Result<u64, crate::store::StoreErro
         .store
         .purge_retired_jwt_keys(now - keys_kept_for)
         .await?;
-    let total = tokens + sessions + revocations + failures + keys;
+    let total = tokens + sessions + revocations + used_tokens + failures + keys;
     if total > 0 {
         tracing::debug!(
             tokens,
             sessions,
             revocations,
+            used_tokens,
             failures,
             keys,
             "purged expired rows"

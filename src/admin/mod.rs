@@ -6,7 +6,7 @@
 //! also writes its audit event with the actor, and returns a typed result that the
 //! API serialises and the CLI prints (`--json` prints the same shape).
 //!
-//! - [`keys`], [`site`], [`users`], [`audit`]: the operations
+//! - [`keys`], [`site`], [`sso_secrets`], [`users`], [`audit`]: the operations
 //! - [`cookie_test`]: one cookie-login verification with saved or unsaved settings
 //! - [`bans`], [`validate`]: input rules shared with the CLI's argument parsing
 //! - [`api`]: `/admin/api/v1/*` over these operations
@@ -17,6 +17,7 @@ pub mod bans;
 pub mod cookie_test;
 pub mod keys;
 pub mod site;
+pub mod sso_secrets;
 pub mod users;
 pub mod validate;
 

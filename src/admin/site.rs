@@ -1,12 +1,14 @@
 //! A site's own settings: name, origins, *API key mandatory*, the account-handling
-//! switches and cookie login. The body of `GET /admin/api/v1/site` is the shape
+//! switches, cookie login and ID-token login. The body of `GET /admin/api/v1/site` is the shape
 //! `tessera site configure --json` prints.
 
 use serde::{Deserialize, Serialize};
 
 use super::{validate, AdminError, AdminResult, Ctx};
 use crate::cookie_login::patch::{CookieLoginPatch, EndpointPolicy};
+use crate::id_token::patch::IdTokenLoginPatch;
 use crate::settings::cookie_login::CookieLoginView;
+use crate::settings::id_token::IdTokenLoginView;
 use crate::store::sites::{AccountHandling, Site};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -19,6 +21,8 @@ pub struct SiteView {
     pub account_handling: AccountHandling,
     /// Null until cookie login was first configured.
     pub cookie_login: Option<CookieLoginView>,
+    /// Null until ID-token login was first configured.
+    pub id_token_login: Option<IdTokenLoginView>,
 }
 
 impl From<&Site> for SiteView {
@@ -32,6 +36,7 @@ impl From<&Site> for SiteView {
             api_key_mandatory: site.settings.api_key_mandatory,
             account_handling: site.settings.account_handling,
             cookie_login: cookie,
+            id_token_login: site.settings.id_token_login.as_ref().map(|s| s.view()),
         }
     }
 }
@@ -48,6 +53,7 @@ pub struct SitePatch {
     pub api_key_mandatory: Option<bool>,
     pub account_handling: Option<AccountHandlingPatch>,
     pub cookie_login: Option<CookieLoginPatch>,
+    pub id_token_login: Option<IdTokenLoginPatch>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -133,6 +139,10 @@ pub async fn patch(
                 // Validated against the stored settings inside the transaction: a
                 // header value kept as `****` is the one stored now.
                 settings.cookie_login = cookie.apply_to(settings.cookie_login.as_ref(), policy)?;
+            }
+            if let Some(id_token) = &patch.id_token_login {
+                settings.id_token_login =
+                    id_token.apply_to(settings.id_token_login.as_ref(), policy)?;
             }
             Ok::<(), AdminError>(())
         })

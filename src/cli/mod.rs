@@ -9,6 +9,7 @@ mod keys;
 mod local_users;
 mod serve;
 mod sites;
+mod sso_secrets;
 mod users;
 
 use std::path::PathBuf;

@@ -12,7 +12,9 @@ use crate::admin::site::{self, AccountHandlingPatch, SitePatch};
 use crate::admin::validate;
 use crate::clock::{Clock, SystemClock};
 use crate::cookie_login::patch::{CookieLoginPatch, EndpointPolicy, HeaderEntry};
+use crate::id_token::patch::IdTokenLoginPatch;
 use crate::settings::cookie_login::CookieLoginView;
+use crate::settings::id_token::IdTokenLoginView;
 use crate::store::audit::Actor;
 use crate::store::Store;
 
@@ -42,6 +44,8 @@ pub enum SiteCommand {
         accounts: AccountArgs,
         #[command(flatten)]
         cookie: CookieArgs,
+        #[command(flatten)]
+        oidc: OidcArgs,
     },
     /// Disable a site: its keys and tokens stop working until it is enabled again.
     Disable {
@@ -53,6 +57,78 @@ pub enum SiteCommand {
         #[arg(value_parser = site_id_arg)]
         site: i64,
     },
+    /// Create, list and delete the secrets of signed-token SSO.
+    #[command(subcommand, name = "sso-secret")]
+    SsoSecret(super::sso_secrets::SsoSecretCommand),
+}
+
+/// The ID-token login options of `site configure` (SPEC §5.3).
+#[derive(Debug, Args)]
+pub struct OidcArgs {
+    /// The OpenID provider's issuer (`iss`); its keys are found by discovery
+    /// ("" turns ID-token login off).
+    #[arg(long, value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// The audience ID tokens must name (`aud`).
+    #[arg(long, value_name = "ID")]
+    oidc_client_id: Option<String>,
+    /// The provider's JWKS, instead of discovery ("" goes back to discovery).
+    #[arg(long, value_name = "URL")]
+    oidc_jwks_uri: Option<String>,
+    /// Which claim holds a field: uid, displayName, email or photoURL (repeatable),
+    /// e.g. uid=preferred_username
+    #[arg(long = "oidc-map", value_name = "FIELD=CLAIM")]
+    oidc_maps: Vec<String>,
+    /// Accepted algorithms, comma-separated (default RS256,ES256,EdDSA).
+    #[arg(long, value_name = "ALG,…", value_delimiter = ',')]
+    oidc_algorithms: Option<Vec<String>>,
+    /// Oldest ID token accepted, by its iat, e.g. 10m.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    oidc_max_age: Option<Duration>,
+    /// Clock skew allowed on exp, nbf and iat, e.g. 30s (at most 60s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    oidc_skew: Option<Duration>,
+}
+
+impl OidcArgs {
+    /// The options as the admin API's patch, so both are validated by one rule.
+    fn patch(&self) -> Result<IdTokenLoginPatch, CliError> {
+        Ok(IdTokenLoginPatch {
+            issuer: self.oidc_issuer.clone(),
+            client_id: self.oidc_client_id.clone(),
+            jwks_uri: self.oidc_jwks_uri.clone(),
+            algorithms: self.oidc_algorithms.clone(),
+            mapping: mapping_args(&self.oidc_maps, "CLAIM", "uid=preferred_username")?,
+            max_age_s: self.oidc_max_age.map(|d| d.as_secs()),
+            skew_s: self.oidc_skew.map(|d| d.as_secs()),
+        })
+    }
+}
+
+/// `FIELD=PATH` arguments as a mapping patch; a field named twice is refused.
+fn mapping_args(
+    raw: &[String],
+    what: &str,
+    example: &str,
+) -> Result<Option<BTreeMap<String, String>>, CliError> {
+    let mut mapping = BTreeMap::new();
+    for arg in raw {
+        let (field, path) = arg.split_once('=').ok_or_else(|| {
+            CliError(format!(
+                "mapping {arg:?} must look like FIELD={what}, e.g. {example}"
+            ))
+        })?;
+        if mapping
+            .insert(field.trim().to_string(), path.to_string())
+            .is_some()
+        {
+            return Err(CliError(format!(
+                "field {} is mapped more than once",
+                field.trim()
+            )));
+        }
+    }
+    Ok((!mapping.is_empty()).then_some(mapping))
 }
 
 /// The cookie-login options of `site configure` (SPEC §5.1, §7.1).
@@ -102,23 +178,6 @@ pub struct AccountArgs {
 impl CookieArgs {
     /// The options as the admin API's patch, so both are validated by one rule.
     fn patch(&self) -> Result<CookieLoginPatch, CliError> {
-        let mut mapping = BTreeMap::new();
-        for raw in &self.maps {
-            let (field, path) = raw.split_once('=').ok_or_else(|| {
-                CliError(format!(
-                    "mapping {raw:?} must look like FIELD=PATH, e.g. uid=user.id"
-                ))
-            })?;
-            if mapping
-                .insert(field.trim().to_string(), path.to_string())
-                .is_some()
-            {
-                return Err(CliError(format!(
-                    "field {} is mapped more than once",
-                    field.trim()
-                )));
-            }
-        }
         let headers = if self.clear_headers {
             Some(Vec::new())
         } else if self.headers.is_empty() {
@@ -138,7 +197,7 @@ impl CookieArgs {
         Ok(CookieLoginPatch {
             cookie_name: self.cookie_name.clone(),
             endpoint: self.cookie_endpoint.clone(),
-            mapping: (!mapping.is_empty()).then_some(mapping),
+            mapping: mapping_args(&self.maps, "PATH", "uid=user.id")?,
             headers,
             timeout_ms: self.cookie_timeout_ms,
             reverify_interval_s: self.reverify_interval.map(|d| d.as_secs()),
@@ -196,6 +255,7 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
             api_key_mandatory,
             accounts,
             cookie,
+            oidc,
         } => {
             let patch = SitePatch {
                 name: None,
@@ -207,6 +267,7 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
                     disable_display_name_changing: accounts.disable_display_name_changing,
                 }),
                 cookie_login: Some(cookie.patch()?),
+                id_token_login: Some(oidc.patch()?),
             };
             // Allowed by this command's flag (or env), or by what the installation's
             // servers run with (each records it when it starts).
@@ -220,9 +281,14 @@ pub async fn run(cmd: SiteCommand, store: &Store, out: &Output) -> CliResult {
                     Some(c) if c.configured => cookie_summary(c),
                     _ => String::new(),
                 };
-                format!("Site {site} configured.{cookie}")
+                let oidc = match &view.id_token_login {
+                    Some(o) if o.configured => oidc_summary(o),
+                    _ => String::new(),
+                };
+                format!("Site {site} configured.{cookie}{oidc}")
             });
         }
+        SiteCommand::SsoSecret(cmd) => super::sso_secrets::run(cmd, store, out).await?,
         SiteCommand::Disable { site } | SiteCommand::Enable { site } => {
             let active = matches!(cmd, SiteCommand::Enable { .. });
             if !store
@@ -269,5 +335,21 @@ fn cookie_summary(c: &CookieLoginView) -> String {
         if headers.is_empty() { "-".to_string() } else { headers.join(", ") },
         c.timeout_ms,
         c.reverify_interval,
+    )
+}
+
+/// The ID-token part of `site configure`'s text output.
+fn oidc_summary(o: &IdTokenLoginView) -> String {
+    let algorithms: Vec<&str> = o.algorithms.iter().map(|a| a.name()).collect();
+    let m = &o.mapping;
+    format!(
+        "\nID-token login: on\n  issuer: {}\n  client id: {}\n  keys: {}\n  algorithms: {}\n  mapping: uid={} displayName={} email={} photoURL={}\n  max age: {} s, clock skew: {} s",
+        o.issuer.as_deref().unwrap_or("-"),
+        o.client_id.as_deref().unwrap_or("-"),
+        o.jwks_uri.as_deref().unwrap_or("by discovery"),
+        algorithms.join(", "),
+        m.uid, m.display_name, m.email, m.photo_url,
+        o.max_age_s,
+        o.skew_s,
     )
 }

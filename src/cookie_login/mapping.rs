@@ -54,9 +54,20 @@ pub fn site_error(answer: &Value, mapping: &FieldMapping) -> Option<String> {
 
 /// Applies the mapping; a missing or invalid required field names itself.
 pub fn map_profile(answer: &Value, mapping: &FieldMapping) -> Result<MappedProfile, InvalidField> {
+    map_fields(answer, |field| Some(mapping.path(field)))
+}
+
+/// The profile at `path(field)` of each field in a JSON object (an endpoint's
+/// answer, a token's claims), by the rules of SPEC §5.2 step 5; a field whose path
+/// is `None` is not mapped (absent). Every flow that maps a site's assertion to a
+/// profile goes through here, so they all keep and refuse the same values.
+pub fn map_fields<'p>(
+    answer: &Value,
+    path: impl Fn(Field) -> Option<&'p str>,
+) -> Result<MappedProfile, InvalidField> {
     let invalid = |field: Field, problem: &'static str| InvalidField {
         field: field.name(),
-        path: mapping.path(field).to_string(),
+        path: path(field).unwrap_or_default().to_string(),
         problem,
     };
     if !answer.is_object() {
@@ -65,7 +76,11 @@ pub fn map_profile(answer: &Value, mapping: &FieldMapping) -> Result<MappedProfi
             "is missing: the answer is not a JSON object",
         ));
     }
-    let get = |field: Field| lookup(answer, mapping.path(field)).filter(|v| !v.is_null());
+    let get = |field: Field| {
+        path(field)
+            .and_then(|p| lookup(answer, p))
+            .filter(|v| !v.is_null())
+    };
 
     let uid = match get(Field::Uid) {
         None => return Err(invalid(Field::Uid, "is missing")),

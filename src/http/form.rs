@@ -116,6 +116,42 @@ impl Params {
     }
 }
 
+/// Parses JSON strictly: the first error names its path (`cookie_login.timeout_ms:
+/// invalid type…`), duplicate keys are refused.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, super::ApiError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| invalid_json_request("the request body is not valid UTF-8"))?;
+    // serde_json keeps the last of duplicated keys silently; refuse them instead.
+    if let Some(key) = first_duplicate_key(text) {
+        return Err(invalid_json_request(format!("{key}: given more than once")));
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde_json appends " at line L column C", which says nothing to the caller.
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        if path == "." || path.is_empty() {
+            invalid_json_request(format!("the request body is not valid: {message}"))
+        } else {
+            invalid_json_request(format!("{path}: {message}"))
+        }
+    })?;
+    de.end().map_err(|_| {
+        invalid_json_request("the request body has trailing characters after the JSON value")
+    })?;
+    Ok(value)
+}
+
+fn invalid_json_request(description: impl Into<std::borrow::Cow<'static, str>>) -> super::ApiError {
+    super::ApiError::bad_request("invalid_request", description)
+}
+
 /// The first key that appears twice in one JSON object, at any depth, with its path
 /// (`cookie_login.timeout_ms`); `None` for valid JSON without one (or invalid JSON,
 /// which the caller's parse then refuses).

@@ -1,12 +1,14 @@
-//! What a site's admin can set (SPEC §5.1, §6.1): the types and their validation,
+//! What a site's admin can set (SPEC §5.1, §5.3, §6.1): the types and their validation,
 //! one definition shared by the store (which keeps them as one JSON document per
 //! site), the flows that obey them, and the CLI, admin API and console that change them.
 
 pub mod cookie_login;
+pub mod id_token;
 
 use serde::{Deserialize, Serialize};
 
 pub use cookie_login::CookieLoginSettings;
+pub use id_token::IdTokenLoginSettings;
 
 /// Per-site settings, stored as one JSON document so that new settings need no migration.
 /// Unknown fields are ignored and missing ones take their defaults.
@@ -20,6 +22,9 @@ pub struct SiteSettings {
     /// Cookie login (SPEC §5.1); `None` until configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_login: Option<CookieLoginSettings>,
+    /// ID-token login (SPEC §5.3); `None` until configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_login: Option<IdTokenLoginSettings>,
 }
 
 /// The three switches of SPEC §6.1, all off by default.

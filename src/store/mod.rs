@@ -22,6 +22,8 @@ pub mod passwords;
 pub mod revoked_jwts;
 pub mod sessions;
 pub mod sites;
+pub mod sso_secrets;
+pub mod used_tokens;
 pub mod user_admin;
 pub mod users;
 

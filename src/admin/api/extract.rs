@@ -102,36 +102,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Parses JSON strictly: the first error names its path (`cookie_login.timeout_ms:
-/// invalid type…`), duplicate keys are refused.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|_| invalid("the request body is not valid UTF-8"))?;
-    // serde_json keeps the last of duplicated keys silently; refuse them instead.
-    if let Some(key) = crate::http::form::first_duplicate_key(text) {
-        return Err(invalid(format!("{key}: given more than once")));
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        // serde_json appends " at line L column C", which says nothing to the caller.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        if path == "." || path.is_empty() {
-            invalid(format!("the request body is not valid: {message}"))
-        } else {
-            invalid(format!("{path}: {message}"))
-        }
-    })?;
-    de.end()
-        .map_err(|_| invalid("the request body has trailing characters after the JSON value"))?;
-    Ok(value)
-}
+pub use crate::http::form::parse_json;
 
 /// The query string, strictly (a parameter given twice is refused).
 pub fn query(parts: &Option<String>) -> Result<Params, ApiError> {

@@ -5,12 +5,13 @@
 //! `not_found` (another site's objects look exactly like missing ones), 409 `conflict`.
 //!
 //! - [`extract`]: the caller, JSON bodies, query strings and path ids, strictly
-//! - [`site`], [`keys`], [`users`], [`audit`]: the handlers, one per operation
+//! - [`site`], [`keys`], [`sso_secrets`], [`users`], [`audit`]: the handlers, one per operation
 
 pub mod audit;
 pub mod extract;
 pub mod keys;
 pub mod site;
+pub mod sso_secrets;
 pub mod users;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -38,6 +39,14 @@ pub fn routes() -> Router<AppState> {
             get(keys::list_keys).post(keys::create_key),
         )
         .route("/admin/api/v1/keys/{key_id}", delete(keys::delete_key))
+        .route(
+            "/admin/api/v1/sso-secrets",
+            get(sso_secrets::list_sso_secrets).post(sso_secrets::create_sso_secret),
+        )
+        .route(
+            "/admin/api/v1/sso-secrets/{kid}",
+            delete(sso_secrets::delete_sso_secret),
+        )
         .route(
             "/admin/api/v1/users",
             get(users::search_users).post(users::create_user),

@@ -201,7 +201,10 @@ mod tests {
             allow_private: false,
         };
         assert!(strict.check("https://a.example/x").is_ok());
-        assert!(strict.check("http://a.example/x").unwrap_err().contains("https"));
+        assert!(strict
+            .check("http://a.example/x")
+            .unwrap_err()
+            .contains("https"));
         assert!(strict
             .check("https://10.1.2.3/x")
             .unwrap_err()
