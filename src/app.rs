@@ -19,7 +19,8 @@ use crate::config::Config;
 use crate::http::{self, metrics::Metrics};
 use crate::store::Store;
 use crate::{
-    accounts, admin, console, cookie_login, embed, oauth2, ops, password, purge, sessions,
+    accounts, admin, console, cookie_login, embed, id_token, oauth2, ops, password, purge,
+    sessions, sso_token,
 };
 
 pub struct AppInner {
@@ -29,6 +30,9 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// The shared outgoing client of cookie login, with its per-site limits.
     pub cookie_login: cookie_login::Verifier,
+    /// The OpenID providers' signing keys of ID-token login, fetched through the
+    /// same guarded client code as cookie login.
+    pub id_token: id_token::KeyCache,
     /// The password-hashing pool and JWT signing keys.
     pub password: password::PasswordState,
 }
@@ -58,6 +62,7 @@ impl AppState {
                 }),
                 clock.clone(),
             ),
+            id_token: id_token::KeyCache::new(config.allow_private_endpoints),
             config,
             clock,
             metrics: Metrics::default(),
@@ -82,6 +87,8 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(sessions::routes())
         .merge(cookie_login::routes())
+        .merge(id_token::routes())
+        .merge(sso_token::routes())
         .merge(password::routes())
         .merge(embed::routes())
         .merge(admin::api::routes())

@@ -7,7 +7,8 @@
 //! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
 //! - [`id_token`]: ID-token login, OpenID Connect (SPEC §5.3).
 //! - [`sso_token`]: signed-token SSO with per-site secrets (SPEC §5.4).
-//! - [`jose`]: the strict reading of compact JWS both token logins share.
+//! - [`jose`], [`token_login`]: what both token logins share (strict JWS reading, the
+//!   replay cache, the answer).
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
 //! - [`embed`]: the embed script, its public site configuration and the demo.
 //! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
@@ -39,3 +40,4 @@ pub mod settings;
 pub mod sso_token;
 pub mod store;
 pub mod telemetry;
+pub mod token_login;

@@ -34,6 +34,8 @@ pub struct FaveoErrorSchema {
         crate::oauth2::revoke::revoke,
         crate::oauth2::metadata::metadata,
         crate::cookie_login::login::login_cookie,
+        crate::id_token::login::login_id_token,
+        crate::sso_token::login::login_sso_token,
 
         crate::password::authenticate::authenticate,
         crate::password::token_endpoints::authenticated_user,
@@ -76,6 +78,7 @@ pub struct FaveoErrorSchema {
     tags(
         (name = "oauth2", description = "OAuth 2.0 client credentials for site servers"),
         (name = "cookie login", description = "SSO through the site's own session cookie"),
+        (name = "token login", description = "SSO with an ID token of the site's OpenID provider, or a token the site's server signed"),
 
         (name = "password", description = "Password login with JWT (Faveo-compatible)"),
         (name = "operations", description = "Health, readiness, metrics"),

@@ -1,5 +1,6 @@
 /* Tessera embed script (SPEC §6). Plain JavaScript, no build step, served by GET /embed.js.
- * <script id="tessera-platform" src=".../embed.js" data-site="ID" [data-uid data-sid]></script>
+ * <script id="tessera-platform" src=".../embed.js" data-site="ID" [data-uid data-sid]
+ *         [data-id-token data-nonce | data-sso-token]></script>
  * Secrets: the platform session id lives in memory and in sessionStorage (cookie login, so a
  * reload reuses it); never in localStorage. Server data is rendered with textContent only. */
 (function () {
@@ -200,10 +201,42 @@
     first.catch(function () { fail({ error: 'login_unavailable' }, 0); }).then(watchCookie);
   }
 
+  // ---- token login (SPEC §5.3, §5.4) ----------------------------------------------------
+  // An ID token of the site's OpenID provider ({idToken, nonce}) or a token the site's
+  // server signed ({ssoToken}). A token logs in once: a reload of the same page reuses
+  // the session it started (sessionStorage) instead of presenting it again.
+  function tokenLogin(opts) {
+    opts = opts || {};
+    var body = { site_id: Number(siteId) }, path, token;
+    if (opts.idToken) {
+      path = '/rest/v1/users/login/id-token'; token = body.id_token = String(opts.idToken);
+      if (opts.nonce) body.nonce = String(opts.nonce);
+    } else if (opts.ssoToken) {
+      path = '/rest/v1/users/login/sso-token'; token = body.token = String(opts.ssoToken);
+    } else return Promise.reject(new Error('tessera: login needs {idToken} or {ssoToken}'));
+    var previous = state.sid, s = saved(), fp = fingerprint(token);
+    state.mode = 'token';
+    // Logged out from the widget with this very token: it is spent, wait for a new one.
+    if (s && s.token === fp && !s.sid) { clearUser(false); return Promise.resolve(null); }
+    state.busy = true; render();
+    var reuse = s && s.token === fp && s.sid ? lookup(s.sid) : Promise.resolve(false);
+    return reuse.then(function (ok) {
+      if (ok) return publicUser(state.user);
+      return request('POST', path, body).then(function (r) {
+        if (r.status !== 200) { fail(r.body, r.status); return null; }
+        if (previous && previous !== r.body.session) endQuietly(previous);
+        save({ sid: r.body.session, token: fp });
+        setUser(r.body.user, r.body.session, null);
+        return publicUser(r.body.user);
+      });
+    }).catch(function () { fail({ error: 'login_unavailable' }, 0); return null; });
+  }
+
   // ---- public actions -----------------------------------------------------------------
   function logout() {
     var sid = state.sid;
     if (state.mode === 'cookie') save({ suppressed: fingerprint(state.cookie) });
+    if (state.mode === 'token') save({ token: (saved() || {}).token });
     if (!sid) { clearUser(true); return Promise.resolve(); }
     return request('POST', '/rest/v1/session/logout', null, sid).then(function (r) {
       clearUser(true);
@@ -269,6 +302,7 @@
   var api = {
     __tessera: true,
     $prepublish: $prepublish, $subscribe: $subscribe, $publish: $publish, logout: logout,
+    login: tokenLogin,
     // Viafoura-style alias: publish('user.logout') logs out and returns the same Promise.
     publish: function (name) {
       if (name === 'user.logout') return logout();
@@ -303,6 +337,11 @@
       lookup(dataSid).then(function (ok) {
         if (!ok) fail({ error: 'session_invalid' }, 0);
       }, function () { fail({ error: 'login_unavailable' }, 0); });
+      return;
+    }
+    var idToken = script.getAttribute('data-id-token'), ssoToken = script.getAttribute('data-sso-token');
+    if (idToken || ssoToken) {
+      tokenLogin({ idToken: idToken, nonce: script.getAttribute('data-nonce'), ssoToken: ssoToken });
       return;
     }
     request('GET', '/rest/v1/sites/' + encodeURIComponent(siteId) + '/embed-config').then(function (r) {

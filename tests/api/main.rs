@@ -11,8 +11,10 @@ mod console;
 mod cookie_login;
 mod embed;
 mod hardening;
+mod id_token;
 mod oauth2;
 mod ops;
+mod sso_token;
 mod store_batch;
 mod store_direct;
 

@@ -1,9 +1,10 @@
 //! A small demo "customer site" (Acme News) that uses Tessera the way a real site does:
 //! its own login form and session cookie (`acme_sid`, readable by scripts, random), its
-//! own verification endpoint in the Viafoura shape (`/users/validate?sid=`), and two
-//! pages that embed the widget — one with cookie login, one with server-side login
-//! through the accounts API. `tessera demo` runs it next to Tessera; tests start it too.
+//! own verification endpoint in the Viafoura shape (`/users/validate?sid=`), its own
+//! OpenID provider (`oidc`), and pages that embed the widget — with cookie login, with
+//! server-side login through the accounts API, and with an ID token. `tessera demo` runs it next to Tessera; tests start it too.
 
+mod oidc;
 mod pages;
 mod tessera_api;
 
@@ -81,6 +82,8 @@ struct Inner {
     tessera: TesseraApi,
     /// Keyed by the `acme_sid` cookie value. A demo keeps them in memory.
     sessions: Mutex<HashMap<String, DemoSession>>,
+    /// Acme's own OpenID provider (the `/id-token` page).
+    oidc: oidc::Provider,
 }
 
 /// The demo site's state; cheap to clone.
@@ -94,6 +97,7 @@ impl DemoSite {
             config,
             tessera,
             sessions: Mutex::new(HashMap::new()),
+            oidc: oidc::Provider::generate(),
         }))
     }
 
@@ -119,6 +123,9 @@ pub fn router(site: DemoSite) -> Router {
         .route("/", get(index))
         .route("/cookie", get(cookie_page))
         .route("/server", get(server_page))
+        .route("/id-token", get(oidc::page))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/oidc/jwks", get(oidc::jwks))
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/users/validate", get(validate))
@@ -307,7 +314,7 @@ async fn avatar(axum::extract::Path(file): axum::extract::Path<String>) -> Respo
 }
 
 /// Creates the Tessera site the demo site plays: its origin allowed (CORS), cookie login
-/// pointed at its verification endpoint. Used by `tessera demo` and by the tests.
+/// pointed at its verification endpoint, ID-token login trusting its OpenID provider. Used by `tessera demo` and by the tests.
 pub async fn create_demo_site(
     store: &crate::store::Store,
     demo_origin: &str,
@@ -329,7 +336,14 @@ pub async fn create_demo_site(
         .configure_site(
             created.site_id,
             None,
-            |settings| settings.cookie_login = Some(cookie_login),
+            |settings| {
+                settings.cookie_login = Some(cookie_login);
+                settings.id_token_login = Some(crate::settings::IdTokenLoginSettings {
+                    issuer: Some(demo_origin.to_string()),
+                    client_id: Some(oidc::CLIENT_ID.to_string()),
+                    ..Default::default()
+                });
+            },
             now,
             &actor,
         )

@@ -3,7 +3,7 @@
 
 use super::{DemoConfig, DemoUser, DEMO_USERS};
 
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -30,7 +30,7 @@ header form{margin:0;display:flex;flex-wrap:wrap;gap:.4em}.bar{margin-left:auto;
 .hint{color:#64748b;font-size:.9em}.flash{outline:3px solid #f59e0b}\
 .card,#events li{overflow-wrap:anywhere}";
 
-fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> String {
+pub(super) fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> String {
     let bar = match user {
         Some(user) => format!(
             "<span id=\"site-user\">Signed in to Acme as <b>{name}</b></span>\
@@ -66,7 +66,7 @@ fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> 
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · Acme News (Tessera demo)</title><style>{CSS}</style></head><body>\
          <header><a class=\"brand\" href=\"/\">Acme News</a><a href=\"/cookie\">Cookie login</a>\
-         <a href=\"/server\">Server-side login</a><div class=\"bar\">{bar}\
+         <a href=\"/server\">Server-side login</a><a href=\"/id-token\">ID-token login</a><div class=\"bar\">{bar}\
          <span id=\"platform-user\"></span></div></header>\
          <main>{body}</main></body></html>",
         title = esc(title)
@@ -75,7 +75,7 @@ fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body: &str) -> 
 
 /// Records every `authentication` event in `window.__events` and in the page's log,
 /// and wires the site to the platform the way the integration guide recommends.
-fn integration_script(return_to: &str) -> String {
+pub(super) fn integration_script(return_to: &str) -> String {
     format!(
         r#"<script>
 window.__events = [];
@@ -129,7 +129,7 @@ document.addEventListener('submit', function (e) {{
     )
 }
 
-fn events_card() -> &'static str {
+pub(super) fn events_card() -> &'static str {
     "<div class=\"card\"><h3>Events on channel <code>authentication</code></h3><ol id=\"events\"></ol></div>"
 }
 
@@ -141,7 +141,9 @@ pub fn index(user: Option<&DemoUser>) -> String {
         Tessera verifies it against <code>/users/validate?sid=</code>. Sign in, switch users or sign \
         out in another tab and watch the widget follow.</li>\
         <li><a href=\"/server\">Server-side login</a>: Acme's server asks Tessera's accounts API for a \
-        session and writes <code>data-uid</code>/<code>data-sid</code> into the script tag.</li></ul></div>";
+        session and writes <code>data-uid</code>/<code>data-sid</code> into the script tag.</li>\
+        <li><a href=\"/id-token\">ID-token login</a>: Acme acts as its own OpenID provider; its server \
+        signs an ID token for you and the widget hands it to Tessera.</li></ul></div>";
     layout("Home", user, "/", body)
 }
 
