@@ -54,6 +54,7 @@ pub struct FaveoErrorSchema {
         crate::admin::api::site::get_site,
         crate::admin::api::site::patch_site,
         crate::admin::api::site::test_cookie_login,
+        crate::admin::api::site::test_id_token_login,
         crate::admin::api::keys::list_keys,
         crate::admin::api::keys::create_key,
         crate::admin::api::keys::delete_key,

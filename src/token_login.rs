@@ -173,6 +173,11 @@ pub async fn answer(
     result: Result<Response, ApiError>,
 ) -> Response {
     let site = known_site.map_or(CorsSite::Unknown, CorsSite::Site);
-    cors::allow_origin(state, headers, site, result.unwrap_or_else(IntoResponse::into_response))
-        .await
+    cors::allow_origin(
+        state,
+        headers,
+        site,
+        result.unwrap_or_else(IntoResponse::into_response),
+    )
+    .await
 }

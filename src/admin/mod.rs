@@ -8,6 +8,7 @@
 //!
 //! - [`keys`], [`site`], [`sso_secrets`], [`users`], [`audit`]: the operations
 //! - [`cookie_test`]: one cookie-login verification with saved or unsaved settings
+//! - [`id_token_test`]: every check of a pasted ID token with the saved settings
 //! - [`bans`], [`validate`]: input rules shared with the CLI's argument parsing
 //! - [`api`]: `/admin/api/v1/*` over these operations
 
@@ -15,6 +16,7 @@ pub mod api;
 pub mod audit;
 pub mod bans;
 pub mod cookie_test;
+pub mod id_token_test;
 pub mod keys;
 pub mod site;
 pub mod sso_secrets;

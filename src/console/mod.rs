@@ -3,7 +3,8 @@
 //!
 //! - [`session`]: log in and out, the `tessera_admin` cookie, CSRF and origin checks
 //! - [`page`]: the layout, flash messages, forms, error pages and security headers
-//! - [`keys`], [`authentication`], [`general`], [`users`], [`audit`]: one page each
+//! - [`keys`], [`authentication`] (with [`token_login`]), [`general`], [`users`],
+//!   [`audit`]: one page each
 //! - [`assets`]: the stylesheet and the small progressive script
 //!
 //! Templates live in `templates/console/` and are checked at compile time (askama);
@@ -16,6 +17,7 @@ pub mod general;
 pub mod keys;
 pub mod page;
 pub mod session;
+pub mod token_login;
 pub mod users;
 
 use axum::extract::State;
@@ -48,6 +50,19 @@ pub fn routes() -> Router<AppState> {
             get(authentication::page).post(authentication::save),
         )
         .route("/admin/authentication/test", post(authentication::test))
+        .route(
+            "/admin/authentication/tokens",
+            get(token_login::page).post(token_login::save),
+        )
+        .route("/admin/authentication/tokens/test", post(token_login::test))
+        .route(
+            "/admin/authentication/sso-secrets",
+            post(token_login::create_secret),
+        )
+        .route(
+            "/admin/authentication/sso-secrets/{kid}/delete",
+            get(token_login::confirm_delete_secret).post(token_login::delete_secret),
+        )
         .route("/admin/general", get(general::page).post(general::save))
         .route("/admin/users", get(users::list))
         .route("/admin/users/{user_id}", get(users::show))

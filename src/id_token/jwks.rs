@@ -219,9 +219,12 @@ impl KeyCache {
         if regular_due || forced_due {
             let _turn = provider.fetching.lock().await;
             // Another login may have fetched while this one waited.
+            // Counted as a re-fetch for an unknown kid even when the cache was stale
+            // anyway (a flood of unknown kids then costs one fetch a minute, not two);
+            // the very first fetch of a provider is not one.
             if provider.snapshot().last_attempt == seen.last_attempt {
-                self.refresh(&provider, source, issuer, now, !regular_due)
-                    .await;
+                let forced = seen.last_attempt.is_some();
+                self.refresh(&provider, source, issuer, now, forced).await;
             }
         }
         let after = provider.snapshot();

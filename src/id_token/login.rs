@@ -114,7 +114,13 @@ async fn login(
     let result = match verified {
         Ok(token) => {
             CODES
-                .sign_in_once(state, &attempt, &token.replay_key, token.remember_until, token.profile)
+                .sign_in_once(
+                    state,
+                    &attempt,
+                    &token.replay_key,
+                    token.remember_until,
+                    token.profile,
+                )
                 .await
         }
         Err(Failure::Invalid(refusal)) => Err(CODES.refuse(state, &attempt, &refusal).await),

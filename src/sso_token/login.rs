@@ -83,7 +83,13 @@ async fn login(
     let result = match verify::verify(&state.store, site_id, &request.token, state.now()).await {
         Ok(token) => {
             CODES
-                .sign_in_once(state, &attempt, &token.replay_key, token.remember_until, token.profile)
+                .sign_in_once(
+                    state,
+                    &attempt,
+                    &token.replay_key,
+                    token.remember_until,
+                    token.profile,
+                )
                 .await
         }
         Err(Failure::Invalid(refusal)) => refuse(state, &attempt, site_id, &refusal).await,

@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
             post(site::test_cookie_login),
         )
         .route(
+            "/admin/api/v1/site/id-token-login/test",
+            post(site::test_id_token_login),
+        )
+        .route(
             "/admin/api/v1/keys",
             get(keys::list_keys).post(keys::create_key),
         )

@@ -1,4 +1,5 @@
-//! `GET|PATCH /admin/api/v1/site`, `POST /admin/api/v1/site/cookie-login/test`.
+//! `GET|PATCH /admin/api/v1/site`, `POST /admin/api/v1/site/cookie-login/test`,
+//! `POST /admin/api/v1/site/id-token-login/test`.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -6,6 +7,7 @@ use axum::response::Response;
 use super::extract::{Admin, AdminJson};
 use super::ok;
 use crate::admin::cookie_test::{self, CookieTestReport, CookieTestRequest};
+use crate::admin::id_token_test::{self, IdTokenTestReport, IdTokenTestRequest};
 use crate::admin::site::{self, SitePatch, SiteView};
 use crate::app::AppState;
 use crate::cookie_login::patch::EndpointPolicy;
@@ -77,4 +79,28 @@ pub async fn test_cookie_login(
         &request,
     )
     .await?))
+}
+
+/// Runs every check of an ID-token login on a pasted token with the saved settings,
+/// using nothing up and signing no one in; says the precise cause of a refusal.
+#[utoipa::path(post, path = "/admin/api/v1/site/id-token-login/test", tag = "admin",
+    operation_id = "admin_test_id_token_login",
+    request_body(content = IdTokenTestRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What a login with this token would answer, and why", body = IdTokenTestReport),
+        (status = 400, description = "`invalid_request` naming the field (also when ID-token login is not configured)", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
+    ),
+    security(("bearer" = [])))]
+pub async fn test_id_token_login(
+    State(state): State<AppState>,
+    admin: Admin,
+    AdminJson(request): AdminJson<IdTokenTestRequest>,
+) -> Result<Response, ApiError> {
+    let ctx = admin.ctx(&state);
+    Ok(ok(
+        &id_token_test::run(&ctx, &state.id_token, &request).await?
+    ))
 }

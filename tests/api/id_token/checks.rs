@@ -35,7 +35,7 @@ both_stores! {
         let base = provider.claims(&app, "mallory");
         let cases: Vec<(Value, &str)> = vec![
             (with(base.clone(), |c| { c.insert("aud".into(), json!("another-client")); }), "wrong_audience"),
-            (with(base.clone(), |c| { c.insert("aud".into(), json!(["another", super::CLIENT_ID])); }), "wrong_azp"),
+            (with(base.clone(), |c| { c.insert("aud".into(), json!(["another", crate::id_token::CLIENT_ID])); }), "wrong_azp"),
             (with(base.clone(), |c| { c.insert("azp".into(), json!("another")); }), "wrong_azp"),
             (with(base.clone(), |c| { c.insert("iss".into(), json!("https://evil.example")); }), "wrong_issuer"),
             (with(base.clone(), |c| { c.insert("iss".into(), json!(format!("{}/", provider.issuer))); }), "wrong_issuer"),
@@ -126,7 +126,7 @@ both_stores! {
         let token = key.sign(&claims);
         let (status, body) = login_raw(&app, &app.base, json!({"site_id": app.site_id, "id_token": token, "nonce": "other"})).await;
         assert_eq!(status, 401, "{body}");
-        assert_eq!(super::last_cause(&app).await, "nonce_mismatch");
+        assert_eq!(crate::id_token::last_cause(&app).await, "nonce_mismatch");
         let no_nonce = key.sign(&provider.claims(&app, "n"));
         let (status, _) = login_raw(&app, &app.base, json!({"site_id": app.site_id, "id_token": no_nonce, "nonce": "expected"})).await;
         assert_eq!(status, 401);

@@ -62,25 +62,40 @@ impl TestKey {
     /// under its own kid; tests that need two different signers use another type.
     pub fn rsa(kid: &str) -> Self {
         let (der, jwk) = rsa_key();
-        Self::with(kid, Algorithm::RS256, EncodingKey::from_rsa_der(der), jwk.clone())
+        Self::with(
+            kid,
+            Algorithm::RS256,
+            EncodingKey::from_rsa_der(der),
+            jwk.clone(),
+        )
     }
 
     pub fn es256(kid: &str) -> Self {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let point = pair.public_key().as_ref();
-        let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
-        Self::with(kid, Algorithm::ES256, EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+        let jwk =
+            json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+        Self::with(
+            kid,
+            Algorithm::ES256,
+            EncodingKey::from_ec_der(pkcs8.as_ref()),
+            jwk,
+        )
     }
 
     pub fn ed25519(kid: &str) -> Self {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())});
-        Self::with(kid, Algorithm::EdDSA, EncodingKey::from_ed_der(pkcs8.as_ref()), jwk)
+        Self::with(
+            kid,
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_der(pkcs8.as_ref()),
+            jwk,
+        )
     }
 
     fn with(kid: &str, alg: Algorithm, encoding: EncodingKey, mut jwk: Value) -> Self {
@@ -105,8 +120,8 @@ impl TestKey {
     /// A token with exactly this header and payload text, signed with this key.
     pub fn sign_raw(&self, header: &str, payload: &str) -> String {
         let message = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, self.alg)
-            .expect("sign");
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, self.alg).expect("sign");
         format!("{message}.{signature}")
     }
 
@@ -255,7 +270,12 @@ pub async fn login_raw(app: &TestApp, base: &str, body: Value) -> (ReqStatus, Va
 }
 
 pub async fn login(app: &TestApp, token: &str) -> (ReqStatus, Value) {
-    login_raw(app, &app.base, json!({ "site_id": app.site_id, "id_token": token })).await
+    login_raw(
+        app,
+        &app.base,
+        json!({ "site_id": app.site_id, "id_token": token }),
+    )
+    .await
 }
 
 /// The `cause` of the newest failed login in the site's audit log.

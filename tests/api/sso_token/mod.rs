@@ -19,7 +19,9 @@ use crate::helpers::TestApp;
 /// A secret of the app's site made through the admin API: (kid, secret).
 pub async fn new_secret(app: &TestApp) -> (String, String) {
     let admin = AdminApi::new(app).await;
-    let (status, body) = admin.call(reqwest::Method::POST, "/sso-secrets", None).await;
+    let (status, body) = admin
+        .call(reqwest::Method::POST, "/sso-secrets", None)
+        .await;
     assert_eq!(status, 201, "{body}");
     (
         body["kid"].as_str().unwrap().to_string(),
@@ -31,7 +33,12 @@ pub async fn new_secret(app: &TestApp) -> (String, String) {
 pub fn sign(kid: &str, secret: &str, claims: &Value) -> String {
     let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid.to_string());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// Claims for user `id`, issued now on the app's clock, valid five minutes.
