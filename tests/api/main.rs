@@ -17,3 +17,4 @@ mod store_batch;
 mod store_direct;
 
 mod password;
+mod signin;
