@@ -2,10 +2,12 @@
 //!
 //! - [`authenticate`]: `POST /api/v1/authenticate` (user name or email + password → JWT).
 //! - [`token_endpoints`]: the user behind a token, refresh, logout, and the JWKS.
+//! - [`credentials`]: the password check every password login shares.
 //! - [`hashing`]: Argon2id in a bounded pool; [`rate_limit`]: brute-force limits in the store.
 //! - [`jwt`] and [`keys`]: Ed25519 tokens and the keys every node shares through the store.
 
 pub mod authenticate;
+pub mod credentials;
 pub mod error;
 pub mod hashing;
 pub mod jwt;
@@ -28,6 +30,8 @@ use crate::config::Config;
 pub struct PasswordState {
     pub hasher: hashing::HashPool,
     pub keys: keys::KeyRing,
+    /// When each brute-force refusal was last audited (at most once a minute each).
+    pub refusal_audits: credentials::RefusalAudits,
 }
 
 impl PasswordState {
@@ -36,6 +40,7 @@ impl PasswordState {
         Self {
             hasher: hashing::HashPool::new(config.password_hash_concurrency),
             keys: keys::KeyRing::default(),
+            refusal_audits: credentials::RefusalAudits::default(),
         }
     }
 }

@@ -19,3 +19,4 @@ mod store_batch;
 mod store_direct;
 
 mod password;
+mod signin;
