@@ -43,9 +43,9 @@ pub enum SiteCommand {
         #[command(flatten)]
         accounts: AccountArgs,
         #[command(flatten)]
-        cookie: CookieArgs,
+        cookie: Box<CookieArgs>,
         #[command(flatten)]
-        oidc: OidcArgs,
+        oidc: Box<OidcArgs>,
     },
     /// Disable a site: its keys and tokens stop working until it is enabled again.
     Disable {
