@@ -116,6 +116,16 @@ impl Refusal {
     }
 }
 
+impl From<crate::cookie_login::mapping::InvalidField> for Refusal {
+    /// A profile field the claims lack or get wrong, named by its claim.
+    fn from(invalid: crate::cookie_login::mapping::InvalidField) -> Self {
+        Refusal::Profile(format!(
+            "claim {} ({}) {}",
+            invalid.path, invalid.field, invalid.problem
+        ))
+    }
+}
+
 /// A compact JWS whose structure passed: the decoded header and claims, and the
 /// signed part (`header.payload`).
 #[derive(Debug, Clone)]

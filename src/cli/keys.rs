@@ -32,8 +32,7 @@ pub async fn run(cmd: KeyCommand, store: &Store, out: &Output) -> CliResult {
     match cmd {
         KeyCommand::Create { site, label } => {
             let created = keys::create(&ctx(store, site), &NewKey { label }).await?;
-            let mut json = serde_json::to_value(&created)?;
-            json["site_id"] = site.into();
+            let json = super::site_json(&created, site)?;
             out.emit(json, || {
                 format!(
                     "Created key {} for site {site}.\nAPI key (shown once, store it now): {}",
@@ -44,8 +43,7 @@ pub async fn run(cmd: KeyCommand, store: &Store, out: &Output) -> CliResult {
         KeyCommand::List { site } => {
             super::sites::require_site(store, site).await?;
             let list = keys::list(&ctx(store, site)).await?;
-            let mut json = serde_json::to_value(&list)?;
-            json["site_id"] = site.into();
+            let json = super::site_json(&list, site)?;
             out.emit(json, || {
                 let mut text = format!(
                     "{:<8} {:<14} {:<21} {:<21} LABEL",

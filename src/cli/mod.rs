@@ -295,6 +295,13 @@ fn site_id_arg(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?} is not a site id (a positive integer)"))
 }
 
+/// `body` as JSON with the site it is about, as the `--json` output of a site's lists.
+fn site_json<T: serde::Serialize>(body: &T, site: i64) -> Result<Value, CliError> {
+    let mut json = serde_json::to_value(body)?;
+    json["site_id"] = site.into();
+    Ok(json)
+}
+
 /// RFC 3339 text for CLI output.
 fn time_text(ms: Option<i64>) -> Value {
     ms.map(|ms| Value::String(crate::clock::rfc3339(ms)))

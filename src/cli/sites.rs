@@ -339,7 +339,8 @@ fn cookie_summary(c: &CookieLoginView) -> String {
 }
 
 /// The ID-token part of `site configure`'s text output.
-fn oidc_summary(o: &IdTokenLoginView) -> String {
+fn oidc_summary(view: &IdTokenLoginView) -> String {
+    let o = &view.settings;
     let algorithms: Vec<&str> = o.algorithms.iter().map(|a| a.name()).collect();
     let m = &o.mapping;
     format!(

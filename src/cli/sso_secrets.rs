@@ -46,8 +46,7 @@ pub async fn run(cmd: SsoSecretCommand, store: &Store, out: &Output) -> CliResul
         SsoSecretCommand::List { site } => {
             super::sites::require_site(store, site).await?;
             let list = sso_secrets::list(&ctx(store, site)).await?;
-            let mut json = serde_json::to_value(&list)?;
-            json["site_id"] = site.into();
+            let json = super::site_json(&list, site)?;
             out.emit(json, || {
                 let mut text = format!("{:<12} CREATED", "KID");
                 for s in &list.secrets {

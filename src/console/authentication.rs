@@ -21,10 +21,11 @@ use crate::settings::cookie_login::{CookieLoginSettings, CookieLoginView, Field}
 /// Most characters of the endpoint's answer shown on the page (pages stay small).
 const SHOWN_BODY_CHARS: usize = 16 * 1024;
 
-struct MapRow {
-    field: String,
-    label: &'static str,
-    value: String,
+/// One row of a mapping fieldset (`templates/console/mapping_rows.html`).
+pub(super) struct MapRow {
+    pub(super) field: String,
+    pub(super) label: &'static str,
+    pub(super) value: String,
 }
 
 struct HeaderRow {
@@ -281,24 +282,13 @@ pub async fn save(
     State(state): State<AppState>,
     ConsolePost { console, form }: ConsolePost,
 ) -> Result<Response, ConsoleError> {
-    let result = match patch_of(&form) {
-        Ok(patch) => {
-            let patch = SitePatch {
-                cookie_login: Some(patch),
-                ..SitePatch::default()
-            };
-            site::patch(&console.ctx(&state), &patch, endpoint_policy(&state))
-                .await
-                .map(drop)
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Ok(page::done("/admin/authentication", "settings_saved")),
-        Err(AdminError::Invalid { field, message }) => {
-            refused(&state, &console, &form, &field, &message).await
-        }
-        Err(e) => Err(e.into()),
+    let patch = patch_of(&form).map(|cookie| SitePatch {
+        cookie_login: Some(cookie),
+        ..SitePatch::default()
+    });
+    match page::save_site_patch(&state, &console, patch).await? {
+        None => Ok(page::done("/admin/authentication", "settings_saved")),
+        Some((field, message)) => refused(&state, &console, &form, &field, &message).await,
     }
 }
 

@@ -320,3 +320,25 @@ pub async fn security_headers(mut response: Response) -> Response {
     }
     response
 }
+
+/// Saves a site patch a form described (validated like the CLI and the admin API);
+/// the field at fault and why, when it is refused.
+pub async fn save_site_patch(
+    state: &crate::app::AppState,
+    console: &super::session::Console,
+    patch: Result<crate::admin::site::SitePatch, crate::admin::AdminError>,
+) -> Result<Option<(String, String)>, ConsoleError> {
+    use crate::admin::AdminError;
+    let policy = crate::admin::api::site::endpoint_policy(state);
+    let result = match patch {
+        Ok(patch) => crate::admin::site::patch(&console.ctx(state), &patch, policy)
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(None),
+        Err(AdminError::Invalid { field, message }) => Ok(Some((field.into_owned(), message))),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -8,9 +8,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::authentication::MapRow;
 use super::page::{self, Confirm, ConsoleError, Form, Layout};
 use super::session::{Console, ConsolePost};
-use crate::admin::api::site::endpoint_policy;
 use crate::admin::id_token_test::{self, IdTokenTestReport, IdTokenTestRequest};
 use crate::admin::site::{self, SitePatch, SiteView};
 use crate::admin::sso_secrets::{self, SsoSecretView};
@@ -18,12 +18,6 @@ use crate::admin::AdminError;
 use crate::app::AppState;
 use crate::id_token::patch::IdTokenLoginPatch;
 use crate::settings::id_token::{ClaimMapping, IdTokenLoginSettings};
-
-struct MapRow {
-    field: String,
-    label: &'static str,
-    value: String,
-}
 
 struct Report {
     ok: bool,
@@ -73,8 +67,10 @@ impl TokenLoginPage {
         let site: SiteView = site::get(&console.ctx(state)).await?;
         let secrets = sso_secrets::list(&console.ctx(state)).await?.secrets;
         let layout = Layout::for_site(&site, console, "authentication", "Token logins");
-        let default = IdTokenLoginSettings::default().view();
-        let saved = site.id_token_login.unwrap_or(default);
+        let view = site
+            .id_token_login
+            .unwrap_or_else(|| IdTokenLoginSettings::default().view());
+        let (configured, saved) = (view.configured, view.settings);
         let text = |name: &str, saved: String| match form {
             Some(form) => form.get(name).unwrap_or("").to_string(),
             None => saved,
@@ -84,7 +80,7 @@ impl TokenLoginPage {
         Ok(Self {
             layout,
             csrf_token: console.csrf_token.clone(),
-            configured: saved.configured,
+            configured,
             http_warning: issuer.trim().to_ascii_lowercase().starts_with("http://"),
             issuer,
             client_id: text("client_id", saved.client_id.clone().unwrap_or_default()),
@@ -176,24 +172,13 @@ pub async fn save(
     State(state): State<AppState>,
     ConsolePost { console, form }: ConsolePost,
 ) -> Result<Response, ConsoleError> {
-    let result = match patch_of(&form) {
-        Ok(patch) => {
-            let patch = SitePatch {
-                id_token_login: Some(patch),
-                ..SitePatch::default()
-            };
-            site::patch(&console.ctx(&state), &patch, endpoint_policy(&state))
-                .await
-                .map(drop)
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Ok(page::done("/admin/authentication/tokens", "settings_saved")),
-        Err(AdminError::Invalid { field, message }) => {
-            refused(&state, &console, &form, &field, &message).await
-        }
-        Err(e) => Err(e.into()),
+    let patch = patch_of(&form).map(|id_token| SitePatch {
+        id_token_login: Some(id_token),
+        ..SitePatch::default()
+    });
+    match page::save_site_patch(&state, &console, patch).await? {
+        None => Ok(page::done("/admin/authentication/tokens", "settings_saved")),
+        Some((field, message)) => refused(&state, &console, &form, &field, &message).await,
     }
 }
 

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
 
@@ -19,10 +18,10 @@ use crate::http::form::Params;
 use crate::http::{no_store, parse_site_id, read_body, ApiError, ClientIp};
 use crate::sessions::cors::{self, CorsSite};
 use crate::settings::CookieLoginSettings;
+use crate::signin::answer::SessionLogin;
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
-use crate::store::users::SsoProfile;
 
 pub const MAX_COOKIE_CHARS: usize = 4096;
 
@@ -36,18 +35,9 @@ pub struct CookieLoginRequest {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CookieLoginUser {
-    pub user_id: i64,
-    pub name: String,
-    pub photo_url: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CookieLoginResponse {
-    pub user_id: i64,
-    /// The session id for `X-Tessera-Session`; shown once.
-    pub session: String,
-    pub user: CookieLoginUser,
+    #[serde(flatten)]
+    pub login: SessionLogin,
     /// RFC 3339: log in again through the cookie after this time.
     pub reverify_at: String,
 }
@@ -229,33 +219,21 @@ async fn sign_in(
     settings: &CookieLoginSettings,
     profile: MappedProfile,
 ) -> Result<Response, ApiError> {
-    let sso = SsoProfile {
-        external_id: profile.uid,
-        display_name: profile.display_name,
-        email: Some(profile.email),
-        photo_url: profile.photo_url,
-        social_data: profile.social_data,
-        // The endpoint's answer is the whole truth: what it no longer sends is cleared.
-        replace_all: true,
-    };
     let reverify_after = i64::try_from(settings.reverify_interval_ms).unwrap_or(i64::MAX);
     let session = Grant::Session {
         kind: SessionKind::Cookie,
         reverify_after_ms: Some(reverify_after),
     };
-    let signed_in = signin::sign_in(state, attempt, Identity::Asserted(sso), session).await?;
-    let started = signed_in
-        .session
-        .ok_or_else(|| anyhow::anyhow!("a session grant started no session"))?;
-    let user = signed_in.user;
+    let signed_in = signin::sign_in(
+        state,
+        attempt,
+        Identity::Asserted(profile.asserted()),
+        session,
+    )
+    .await?;
+    let (login, started) = SessionLogin::of(signed_in)?;
     let body = CookieLoginResponse {
-        user_id: user.user_id,
-        session: started.session_id.expose_secret().to_string(),
-        user: CookieLoginUser {
-            user_id: user.user_id,
-            name: user.display_name,
-            photo_url: user.photo_url,
-        },
+        login,
         reverify_at: rfc3339(started.reverify_at.unwrap_or(started.expires_at)),
     };
     Ok(no_store(Json(body).into_response()))

@@ -5,6 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::settings::cookie_login::{Field, FieldMapping};
+use crate::store::users::SsoProfile;
 
 pub const MAX_UID_CHARS: usize = 255;
 pub const MAX_EMAIL_CHARS: usize = 255;
@@ -23,6 +24,21 @@ pub struct MappedProfile {
     pub photo_url: Option<String>,
     /// Serialized JSON.
     pub social_data: Option<String>,
+}
+
+impl MappedProfile {
+    /// The profile as the site asserts it: the whole truth, so a field it no longer
+    /// sends is cleared (cookie login, ID tokens, signed tokens).
+    pub fn asserted(self) -> SsoProfile {
+        SsoProfile {
+            external_id: self.uid,
+            display_name: self.display_name,
+            email: Some(self.email),
+            photo_url: self.photo_url,
+            social_data: self.social_data,
+            replace_all: true,
+        }
+    }
 }
 
 /// A required field the answer lacks or gets wrong.

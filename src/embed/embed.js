@@ -223,8 +223,9 @@
     return reuse.then(function (ok) {
       if (ok) return publicUser(state.user);
       return request('POST', path, body).then(function (r) {
-        if (r.status !== 200) { fail(r.body, r.status); return null; }
+        // The user the page had is replaced either way: its session is ended.
         if (previous && previous !== r.body.session) endQuietly(previous);
+        if (r.status !== 200) { save(null); fail(r.body, r.status); return null; }
         save({ sid: r.body.session, token: fp });
         setUser(r.body.user, r.body.session, null);
         return publicUser(r.body.user);

@@ -12,18 +12,21 @@ use serde_json::json;
 use super::verify::{self, Failure};
 use crate::app::AppState;
 use crate::http::{ApiError, ClientIp};
+use crate::signin::answer::SessionLogin;
 use crate::signin::{Attempt, Flow};
 use crate::store::sessions::SessionKind;
-use crate::token_login::{self, Codes, TokenLoginResponse};
+use crate::store::sites::Site;
+use crate::token_login::{Codes, TokenRequest};
 
 /// Longest nonce accepted.
 const MAX_NONCE_CHARS: usize = 1024;
 
 const CODES: Codes = Codes {
+    flow: Flow::IdToken,
+    kind: SessionKind::IdToken,
     not_configured: "id_token_login_not_configured",
     invalid: "invalid_id_token",
     what: "ID token",
-    kind: SessionKind::IdToken,
 };
 
 /// The request body.
@@ -40,13 +43,19 @@ pub struct IdTokenLoginRequest {
     pub nonce: Option<String>,
 }
 
+impl TokenRequest for IdTokenLoginRequest {
+    fn site_id(&self) -> i64 {
+        self.site_id
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/rest/v1/users/login/id-token",
     tag = "token login",
     request_body(content = IdTokenLoginRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Signed in", body = TokenLoginResponse),
+        (status = 200, description = "Signed in", body = SessionLogin),
         (status = 400, description = "`id_token_login_not_configured` or `invalid_request`", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_id_token` (the precise reason is in the site's audit log)", body = crate::openapi::ErrorSchema),
         (status = 403, description = "`user_banned` (ban body), `user_inactive`, `user_deleted` or `site_disabled`"),
@@ -61,69 +70,58 @@ pub async fn login_id_token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (site, result) = match token_login::read_request(&headers, body).await {
-        Ok(request) => login(&state, &client_ip, &request).await,
-        Err(e) => (None, Err(e)),
+    let login = async |site: &Site, attempt: &Attempt, request: &IdTokenLoginRequest| {
+        login(&state, site, attempt, request).await
     };
-    token_login::answer(&state, &headers, site, result).await
+    CODES
+        .handle(&state, &client_ip, &headers, body, login)
+        .await
 }
 
-/// The login; with the site id when that site exists (for CORS).
 async fn login(
     state: &AppState,
-    client_ip: &ClientIp,
+    site: &Site,
+    attempt: &Attempt,
     request: &IdTokenLoginRequest,
-) -> (Option<i64>, Result<Response, ApiError>) {
-    let site_id = match token_login::site_id(request.site_id) {
-        Ok(id) => id,
-        Err(e) => return (None, Err(e)),
-    };
-    let site = match state.store.get_site(site_id).await {
-        Ok(Some(site)) => site,
-        Ok(None) => return (None, Err(CODES.not_configured())),
-        Err(e) => return (None, Err(e.into())),
-    };
-    let settings = site
+) -> Result<Response, ApiError> {
+    let Some(settings) = site
         .settings
         .id_token_login
         .as_ref()
-        .filter(|s| site.active && s.configured().is_some());
-    let Some(settings) = settings else {
+        .filter(|s| s.configured().is_some())
+    else {
         state.metrics.login("id_token_not_configured");
-        return (Some(site_id), Err(CODES.not_configured()));
+        return Err(CODES.not_configured());
     };
-    if request
-        .nonce
-        .as_deref()
-        .is_some_and(|n| n.chars().count() > MAX_NONCE_CHARS)
-    {
-        let e = ApiError::bad_request("invalid_request", "nonce must be at most 1024 characters");
-        return (Some(site_id), Err(e));
-    }
-    let attempt = Attempt::new(site_id, Flow::IdToken, client_ip);
     let nonce = request.nonce.as_deref().filter(|n| !n.is_empty());
+    if nonce.is_some_and(|n| n.chars().count() > MAX_NONCE_CHARS) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "nonce must be at most 1024 characters",
+        ));
+    }
     let verified = verify::verify(
         &state.id_token,
-        site_id,
+        site.site_id,
         settings,
         &request.id_token,
         nonce,
         state.now(),
     )
     .await;
-    let result = match verified {
+    match verified {
         Ok(token) => {
             CODES
                 .sign_in_once(
                     state,
-                    &attempt,
+                    attempt,
                     &token.replay_key,
                     token.remember_until,
                     token.profile,
                 )
                 .await
         }
-        Err(Failure::Invalid(refusal)) => Err(CODES.refuse(state, &attempt, &refusal).await),
+        Err(Failure::Invalid(refusal)) => Err(CODES.refuse(state, attempt, &refusal).await),
         Err(Failure::Unavailable(why)) => {
             attempt
                 .failed(state, "issuer_unavailable", json!({ "detail": why }))
@@ -134,6 +132,5 @@ async fn login(
                 "the site's OpenID provider cannot be reached to check this token; try again later",
             ))
         }
-    };
-    (Some(site_id), result)
+    }
 }

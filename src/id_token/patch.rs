@@ -106,38 +106,41 @@ impl IdTokenLoginPatch {
 mod tests {
     use super::*;
 
-    const OPEN: EndpointPolicy = EndpointPolicy {
-        allow_private: true,
-    };
-    const STRICT: EndpointPolicy = EndpointPolicy {
-        allow_private: false,
-    };
-
-    fn patch(json: &str) -> IdTokenLoginPatch {
-        serde_json::from_str(json).unwrap()
+    /// `json` as a patch, applied to `current` under the server's policy.
+    fn apply(
+        json: &str,
+        current: Option<&IdTokenLoginSettings>,
+        allow_private: bool,
+    ) -> Result<Option<IdTokenLoginSettings>, FieldError> {
+        let patch: IdTokenLoginPatch = serde_json::from_str(json).unwrap();
+        patch.apply_to(current, EndpointPolicy { allow_private })
     }
 
     #[test]
     fn fields_apply_and_keep_the_rest() {
-        let first =
-            patch(r#"{"issuer":"https://id.example","mapping":{"uid":"preferred_username"}}"#)
-                .apply_to(None, STRICT)
-                .unwrap()
-                .unwrap();
+        let first = apply(
+            r#"{"issuer":"https://id.example","mapping":{"uid":"preferred_username"}}"#,
+            None,
+            false,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(first.configured(), None);
-        let second = patch(r#"{"client_id":"tessera","algorithms":["ES256"],"skew_s":10}"#)
-            .apply_to(Some(&first), STRICT)
-            .unwrap()
-            .unwrap();
+        let second = apply(
+            r#"{"client_id":"tessera","algorithms":["ES256"],"skew_s":10}"#,
+            Some(&first),
+            false,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(second.configured(), Some(("https://id.example", "tessera")));
         assert_eq!(second.mapping.uid, "preferred_username");
         assert_eq!(second.skew_s, 10);
-        let off = patch(r#"{"issuer":""}"#)
-            .apply_to(Some(&second), STRICT)
+        let off = apply(r#"{"issuer":""}"#, Some(&second), false)
             .unwrap()
             .unwrap();
         assert_eq!(off.configured(), None);
-        assert_eq!(patch("{}").apply_to(None, OPEN).unwrap(), None);
+        assert_eq!(apply("{}", None, true).unwrap(), None);
     }
 
     #[test]
@@ -160,12 +163,10 @@ mod tests {
             (r#"{"max_age_s":0}"#, "id_token_login.max_age_s"),
             (r#"{"skew_s":61}"#, "id_token_login.skew_s"),
         ] {
-            let error = patch(json).apply_to(None, STRICT).unwrap_err();
+            let error = apply(json, None, false).unwrap_err();
             assert_eq!(error.field, field, "{json}: {error}");
         }
-        assert!(patch(r#"{"issuer":"http://127.0.0.1:9"}"#)
-            .apply_to(None, OPEN)
-            .is_ok());
+        assert!(apply(r#"{"issuer":"http://127.0.0.1:9"}"#, None, true).is_ok());
         assert!(serde_json::from_str::<IdTokenLoginPatch>(r#"{"secret":"x"}"#).is_err());
     }
 }

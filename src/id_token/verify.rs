@@ -128,12 +128,7 @@ pub async fn verify(
         }
     }
     let profile = map_fields(&Value::Object(claims.clone()), |f| settings.mapping.path(f))
-        .map_err(|invalid| {
-            Refusal::Profile(format!(
-                "claim {} ({}) {}",
-                invalid.path, invalid.field, invalid.problem
-            ))
-        })?;
+        .map_err(Refusal::from)?;
     Ok(Verified {
         profile,
         replay_key: token_key(FLOW, site_id, jws.signing_input.as_bytes()),

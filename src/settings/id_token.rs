@@ -73,7 +73,7 @@ impl Algorithm {
 
 /// Everything ID-token login needs for one site. Login works once both the issuer
 /// and the client id are set; the other settings have defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct IdTokenLoginSettings {
     /// The provider's issuer identifier: `iss` must equal it exactly.
@@ -85,8 +85,10 @@ pub struct IdTokenLoginSettings {
     pub algorithms: Vec<Algorithm>,
     pub mapping: ClaimMapping,
     /// Oldest `iat` accepted, in seconds before the login.
+    #[schema(minimum = 1, maximum = 86400)]
     pub max_age_s: u64,
     /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+    #[schema(maximum = 60)]
     pub skew_s: u64,
 }
 
@@ -128,30 +130,18 @@ impl IdTokenLoginSettings {
     pub fn view(&self) -> IdTokenLoginView {
         IdTokenLoginView {
             configured: self.configured().is_some(),
-            issuer: self.issuer.clone(),
-            client_id: self.client_id.clone(),
-            jwks_uri: self.jwks_uri.clone(),
-            algorithms: self.algorithms.clone(),
-            mapping: self.mapping.clone(),
-            max_age_s: self.max_age_s,
-            skew_s: self.skew_s,
+            settings: self.clone(),
         }
     }
 }
 
-/// ID-token login settings as administrators see them.
+/// ID-token login settings as administrators see them (nothing in them is secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IdTokenLoginView {
     /// Both the issuer and the client id are set: ID-token login works.
     pub configured: bool,
-    pub issuer: Option<String>,
-    pub client_id: Option<String>,
-    /// Null: the keys are found by discovery at the issuer.
-    pub jwks_uri: Option<String>,
-    pub algorithms: Vec<Algorithm>,
-    pub mapping: ClaimMapping,
-    pub max_age_s: u64,
-    pub skew_s: u64,
+    #[serde(flatten)]
+    pub settings: IdTokenLoginSettings,
 }
 
 /// Where a provider's signing keys are fetched from.

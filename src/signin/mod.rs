@@ -13,6 +13,7 @@
 //! Failures before a user is known (bad password, the site's endpoint said no, a bad
 //! token) are recorded with [`Attempt::failed`].
 
+pub mod answer;
 pub mod policy;
 pub mod session;
 

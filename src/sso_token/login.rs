@@ -12,15 +12,18 @@ use super::verify::{self, Failure};
 use crate::app::AppState;
 use crate::http::{ApiError, ClientIp};
 use crate::jose::Refusal;
+use crate::signin::answer::SessionLogin;
 use crate::signin::{Attempt, Flow};
 use crate::store::sessions::SessionKind;
-use crate::token_login::{self, Codes, TokenLoginResponse};
+use crate::store::sites::Site;
+use crate::token_login::{Codes, TokenRequest};
 
 const CODES: Codes = Codes {
+    flow: Flow::SsoToken,
+    kind: SessionKind::SsoToken,
     not_configured: "sso_token_login_not_configured",
     invalid: "invalid_sso_token",
     what: "SSO token",
-    kind: SessionKind::SsoToken,
 };
 
 /// The request body.
@@ -34,13 +37,19 @@ pub struct SsoTokenLoginRequest {
     pub token: String,
 }
 
+impl TokenRequest for SsoTokenLoginRequest {
+    fn site_id(&self) -> i64 {
+        self.site_id
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/rest/v1/users/login/sso-token",
     tag = "token login",
     request_body(content = SsoTokenLoginRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Signed in", body = TokenLoginResponse),
+        (status = 200, description = "Signed in", body = SessionLogin),
         (status = 400, description = "`sso_token_login_not_configured` or `invalid_request`", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_sso_token` (the precise reason is in the site's audit log)", body = crate::openapi::ErrorSchema),
         (status = 403, description = "`user_banned` (ban body), `user_inactive`, `user_deleted` or `site_disabled`"),
@@ -54,48 +63,22 @@ pub async fn login_sso_token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (site, result) = match token_login::read_request(&headers, body).await {
-        Ok(request) => login(&state, &client_ip, &request).await,
-        Err(e) => (None, Err(e)),
-    };
-    token_login::answer(&state, &headers, site, result).await
-}
-
-/// The login; with the site id when that site exists (for CORS).
-async fn login(
-    state: &AppState,
-    client_ip: &ClientIp,
-    request: &SsoTokenLoginRequest,
-) -> (Option<i64>, Result<Response, ApiError>) {
-    let site_id = match token_login::site_id(request.site_id) {
-        Ok(id) => id,
-        Err(e) => return (None, Err(e)),
-    };
-    let active = match state.store.get_site(site_id).await {
-        Ok(Some(site)) => site.active,
-        Ok(None) => return (None, Err(CODES.not_configured())),
-        Err(e) => return (None, Err(e.into())),
-    };
-    if !active {
-        return (Some(site_id), Err(CODES.not_configured()));
-    }
-    let attempt = Attempt::new(site_id, Flow::SsoToken, client_ip);
-    let result = match verify::verify(&state.store, site_id, &request.token, state.now()).await {
-        Ok(token) => {
-            CODES
-                .sign_in_once(
-                    state,
-                    &attempt,
-                    &token.replay_key,
-                    token.remember_until,
-                    token.profile,
-                )
-                .await
+    let login = async |site: &Site, attempt: &Attempt, request: &SsoTokenLoginRequest| {
+        let site_id = site.site_id;
+        match verify::verify(&state.store, site_id, &request.token, state.now()).await {
+            Ok(token) => {
+                let (key, until) = (&token.replay_key, token.remember_until);
+                CODES
+                    .sign_in_once(&state, attempt, key, until, token.profile)
+                    .await
+            }
+            Err(Failure::Invalid(refusal)) => refuse(&state, attempt, site_id, &refusal).await,
+            Err(Failure::Store(e)) => Err(e.into()),
         }
-        Err(Failure::Invalid(refusal)) => refuse(state, &attempt, site_id, &refusal).await,
-        Err(Failure::Store(e)) => Err(e.into()),
     };
-    (Some(site_id), result)
+    CODES
+        .handle(&state, &client_ip, &headers, body, login)
+        .await
 }
 
 /// A token the site's secrets cannot vouch for: 401, or 400 when the site has no

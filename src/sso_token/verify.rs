@@ -104,12 +104,7 @@ pub async fn verify(
         Some(Value::String(jti)) if !jti.is_empty() && jti.chars().count() <= MAX_JTI_CHARS => jti,
         _ => return Err(Refusal::MissingClaim("jti").into()),
     };
-    let profile = map_fields(&Value::Object(claims.clone()), user_path).map_err(|invalid| {
-        Refusal::Profile(format!(
-            "claim {} ({}) {}",
-            invalid.path, invalid.field, invalid.problem
-        ))
-    })?;
+    let profile = map_fields(&Value::Object(claims.clone()), user_path).map_err(Refusal::from)?;
     Ok(Verified {
         profile,
         replay_key: token_key(FLOW, site_id, jti.as_bytes()),

@@ -6,6 +6,7 @@
 
 mod console;
 mod flows;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -5,6 +5,7 @@ mod audit;
 mod authentication;
 mod login;
 mod pages;
+mod token_login;
 
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::StatusCode;

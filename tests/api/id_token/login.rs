@@ -12,15 +12,9 @@ use crate::helpers::TestApp;
 
 /// Looks the session up as the widget would.
 async fn session_user(app: &TestApp, session: &str) -> serde_json::Value {
-    let response = app
-        .client
-        .get(app.url("/rest/v1/session"))
-        .header("X-Tessera-Session", session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let (status, body) = crate::accounts::lookup(app, session).await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 async fn logs_in_with(app: &TestApp, key: TestKey) {
