@@ -67,6 +67,19 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id = "login_cookie"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
 
+# The site must have ID-token login configured, or SSO secrets: facts of the store.
+[[operations]]
+include-operation-id = "login_id_token"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429", "502"]
+
+[[operations]]
+include-operation-id = "login_sso_token"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+[[operations]]
+include-operation-id = "admin_test_id_token_login"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
 # The admin API checks content the schema can only hint at, each refusal a 400 naming
 # the field: web origins, the cookie-login endpoint (and the server's endpoint policy),
 # mapping paths, header names, a user name without spaces, a plausible email, a ban end
