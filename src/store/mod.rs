@@ -24,6 +24,7 @@ pub mod revoked_jwts;
 pub mod sessions;
 pub mod sites;
 pub mod user_admin;
+pub mod user_status;
 pub mod users;
 
 use std::str::FromStr;
