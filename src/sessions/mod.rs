@@ -6,9 +6,10 @@ pub mod cors;
 pub mod header;
 pub mod logout;
 pub mod lookup;
+pub mod profile;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use secrecy::SecretString;
 
@@ -118,5 +119,9 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/rest/v1/session/logout",
             post(logout::logout).options(cors::preflight),
+        )
+        .route(
+            "/rest/v1/session/profile",
+            patch(profile::change_profile).options(cors::preflight),
         )
 }

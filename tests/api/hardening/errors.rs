@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/rest/v1/accounts/logout", "POST"),
     ("/rest/v1/session", "GET,HEAD,OPTIONS"),
     ("/rest/v1/session/logout", "OPTIONS,POST"),
+    ("/rest/v1/session/profile", "OPTIONS,PATCH"),
     ("/rest/v1/users/login/cookie", "OPTIONS,POST"),
     ("/api/v1/authenticate", "POST"),
     ("/api/v1/authenticate/user", "GET,HEAD"),
