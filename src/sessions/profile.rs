@@ -45,9 +45,10 @@ pub struct ProfileChangeRequest {
     photo_url: Option<String>,
 }
 
-/// What the widget shows of the user, as login answers name it.
+/// What the widget shows of a user: the `user` of a browser login's answer, and the
+/// answer of a profile change.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProfileView {
+pub struct WidgetUser {
     pub user_id: i64,
     /// Display name.
     pub name: String,
@@ -61,7 +62,7 @@ pub struct ProfileView {
     params(("X-Tessera-Session" = String, Header, description = "The session id")),
     request_body(content = ProfileChangeRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Changed (or already so); the user as the widget shows it", body = ProfileView),
+        (status = 200, description = "Changed (or already so); the user as the widget shows it", body = WidgetUser),
         (status = 400, description = "invalid_request: no field, an unknown field, or a value out of bounds (the description names it)", body = crate::openapi::ErrorSchema),
         (status = 401, description = "invalid_session: unknown, expired or ended", body = crate::openapi::ErrorSchema),
         (status = 403, description = "`profile_field_locked` (with `field`): the site switched that change off; or `origin_not_allowed`", body = crate::openapi::ErrorSchema),
@@ -87,7 +88,7 @@ async fn change(
     client_ip: ClientIp,
     headers: &HeaderMap,
     body: Body,
-) -> (CorsSite, Result<ProfileView, ApiError>) {
+) -> (CorsSite, Result<WidgetUser, ApiError>) {
     let now = state.now();
     let session = match session_hash(headers) {
         Ok(hash) => live_platform_session(state, &hash, now).await,
@@ -107,7 +108,7 @@ async fn apply(
     headers: &HeaderMap,
     body: Body,
     session: &SessionRecord,
-) -> Result<ProfileView, ApiError> {
+) -> Result<WidgetUser, ApiError> {
     // The preflight lets any site's origin through: a page of another site must not
     // change this site's user.
     if !cors::origin_may_act(state, headers, session.site_id).await {
@@ -148,7 +149,7 @@ async fn apply(
             .transpose()?,
         photo_url: photo.map(photo_url).transpose()?,
     };
-    let current = ProfileView {
+    let current = WidgetUser {
         user_id: session.user_id,
         name: session.display_name.clone(),
         photo_url: session.photo_url.clone(),
@@ -178,7 +179,7 @@ async fn apply(
         site_id = session.site_id,
         "profile changed"
     );
-    Ok(ProfileView {
+    Ok(WidgetUser {
         user_id: session.user_id,
         name: shown.display_name,
         photo_url: shown.photo_url,
@@ -214,7 +215,7 @@ fn locked(field: &'static str) -> ApiError {
 }
 
 /// The audit detail of the fields `change` really changes, or `None` if none.
-fn changes(current: &ProfileView, change: &ProfileChange) -> Option<Value> {
+fn changes(current: &WidgetUser, change: &ProfileChange) -> Option<Value> {
     let mut detail = serde_json::Map::new();
     if let Some(name) = change.display_name.as_ref().filter(|n| **n != current.name) {
         detail.insert(
