@@ -41,21 +41,7 @@ pub fn all_off() -> AccountHandling {
 
 /// A session of a site user through the accounts API: `(user_id, session)`.
 pub async fn server_session(app: &TestApp, id: &str, name: &str) -> (i64, String) {
-    let token = app.token("accounts").await;
-    let response = app
-        .client
-        .post(app.url("/rest/v1/accounts/login"))
-        .bearer_auth(token)
-        .form(&[("id", id), ("name", name)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "accounts login");
-    let body: Value = response.json().await.unwrap();
-    (
-        body["user_id"].as_i64().unwrap(),
-        body["session"].as_str().unwrap().to_string(),
-    )
+    crate::accounts::login_ok(app, &app.token("accounts").await, id, name).await
 }
 
 /// A response reduced to status and body text (for byte-for-byte comparisons).

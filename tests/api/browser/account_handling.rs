@@ -11,18 +11,6 @@ use tessera::store::audit::Actor;
 use super::*;
 use crate::both_stores;
 
-/// Records every `authentication` event into `window.__events`, through the queue.
-const RECORD_EVENTS: &str = "<script>window.tesseraQ = window.tesseraQ || [];\
-  window.tesseraQ.push(function () {\
-    ['required','login','logout','failure'].forEach(function (e) {\
-      tessera.$subscribe('authentication', e, function (d) { window.__events.push({event: e, data: d === undefined ? null : d}); });\
-    });\
-  });</script>";
-
-fn has_event(name: &str) -> String {
-    format!("(window.__events || []).some(function (e) {{ return e.event === '{name}'; }})")
-}
-
 async fn set_switches(app: &TestApp, site_id: i64, switches: AccountHandling) {
     let now = app.clock.now_ms();
     let edit =

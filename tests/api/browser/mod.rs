@@ -207,6 +207,19 @@ impl DemoEnv {
     }
 }
 
+/// Records every `authentication` event into `window.__events`, through the queue.
+pub const RECORD_EVENTS: &str = "<script>window.tesseraQ = window.tesseraQ || [];\
+  window.tesseraQ.push(function () {\
+    ['required','login','logout','failure'].forEach(function (e) {\
+      tessera.$subscribe('authentication', e, function (d) { window.__events.push({event: e, data: d === undefined ? null : d}); });\
+    });\
+  });</script>";
+
+/// A JavaScript condition: the page has recorded an `authentication/NAME` event.
+pub fn has_event(name: &str) -> String {
+    format!("(window.__events || []).some(function (e) {{ return e.event === '{name}'; }})")
+}
+
 /// Status of `GET /rest/v1/session` for `sid`.
 pub async fn session_status(app: &TestApp, sid: &str) -> u16 {
     app.client
