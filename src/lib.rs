@@ -3,7 +3,9 @@
 //! Where each capability lives:
 //! - [`oauth2`]: site servers trade `site_id:api_key` for a bearer token.
 //! - [`accounts`]: site servers sign their users in and out (SPEC §3).
+//! - [`signin`]: the sign-in pipeline every login flow ends in (policy, commit, audit).
 //! - [`sessions`]: session lookup and browser logout, shared by every flow.
+//! - [`settings`]: what a site's admin sets, shared by the store, flows and admin side.
 //! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
 //! - [`profile`]: the rules of a user's profile fields, shared by every flow that sets them.
@@ -33,5 +35,6 @@ pub mod purge;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod signin;
 pub mod store;
 pub mod telemetry;

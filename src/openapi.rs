@@ -50,6 +50,7 @@ pub struct FaveoErrorSchema {
         crate::sessions::lookup::lookup,
         crate::sessions::logout::logout,
         crate::sessions::profile::change_profile,
+        crate::password::session_login::login_password_session,
         crate::admin::api::site::get_site,
         crate::admin::api::site::patch_site,
         crate::admin::api::site::test_cookie_login,

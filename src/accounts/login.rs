@@ -1,30 +1,26 @@
 //! `POST /rest/v1/accounts/login` (SPEC §3.1): create or update the site's user by its
 //! own id and start a platform session.
 //!
-//! Cost of a returning user with an unchanged profile: two indexed reads (token, user)
-//! and one commit holding the session insert and its audit event.
+//! The flow's part is the site's word (bearer token) and the profile; the rest is the
+//! sign-in pipeline's (`crate::signin`). Cost of a returning user with an unchanged
+//! profile: two indexed reads (token, user) and a share of one group commit.
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use serde_json::json;
 
-use super::{validate, AUDIT_LOGIN};
+use super::validate;
 use crate::app::AppState;
-use crate::clock::Millis;
 use crate::http::form::Params;
-use crate::http::no_store;
-use crate::http::{read_body, ApiError, ClientIp};
+use crate::http::{no_store, read_body, ApiError, ClientIp};
 use crate::oauth2::bearer::SiteToken;
 use crate::oauth2::scope::Scope;
-use crate::sessions::{ban_rejection, start_session_audited};
-use crate::store::audit::NewAuditEvent;
+use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
-use crate::store::users::User;
 
 /// The fields of a login (form or JSON; documentation only, parsing is strict and manual).
 #[derive(utoipa::ToSchema)]
@@ -73,7 +69,7 @@ pub struct LoginResponse {
         (status = 200, description = "User created or updated, session started", body = LoginResponse),
         (status = 400, description = "invalid_request: the description names the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "invalid_token", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "insufficient_scope, user_deleted, user_inactive, or user_banned with the ban body (SPEC §3.4)", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "insufficient_scope, user_deleted, user_inactive, site_disabled, or user_banned with the ban body (SPEC §3.4)", body = crate::openapi::ErrorSchema),
         (status = 413, description = "invalid_request: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = []))
@@ -90,88 +86,20 @@ pub async fn login(
     let body = read_body(body).await?;
     let params = Params::from_form_or_json_body(&headers, &body)?;
     let profile = validate::login_profile(&params)?;
-    let site_id = token.site_id;
-    let now = state.now();
-    let audit = |user_id: i64| {
-        NewAuditEvent::new(Some(site_id), now, &token.actor(), AUDIT_LOGIN)
-            .from_ip(client_ip.text())
-            .with_detail(json!({ "user_id": user_id, "flow": "accounts" }))
+    let attempt = Attempt::new(token.site_id, Flow::Accounts, &client_ip).by(token.actor());
+    let session = Grant::Session {
+        kind: SessionKind::Server,
+        reverify_after_ms: None,
     };
-
-    // Read first: a refused user is not touched, a returning user with the same
-    // profile costs no write.
-    let existing = state
-        .store
-        .find_user_by_external_id(site_id, &profile.external_id)
-        .await?;
-    if let Some(user) = &existing {
-        refuse_blocked(&state, user, now, &audit).await?;
-    }
-    let user = match existing {
-        Some(user) if profile.matches(&user) => user,
-        _ => {
-            let user = state.store.save_sso_profile(site_id, &profile, now).await?;
-            // A concurrent first login or a ban may have landed since the read.
-            refuse_blocked(&state, &user, now, &audit).await?;
-            user
-        }
-    };
-
-    // The audit row goes in the session's own transaction: a successful login costs
-    // one commit, and the log can never disagree with the sessions table.
-    let started = start_session_audited(
-        &state,
-        site_id,
-        user.user_id,
-        SessionKind::Server,
-        None,
-        &audit(user.user_id),
-    )
-    .await?;
-    state.metrics.login("accounts_ok");
+    let signed_in = signin::sign_in(&state, &attempt, Identity::Asserted(profile), session).await?;
+    let started = signed_in
+        .session
+        .ok_or_else(|| anyhow::anyhow!("a session grant started no session"))?;
     Ok(no_store(
         Json(LoginResponse {
-            user_id: user.user_id,
+            user_id: signed_in.user.user_id,
             session: started.session_id.expose_secret().to_string(),
         })
         .into_response(),
     ))
-}
-
-/// Refuses a banned (ban in force), deleted or deactivated user, recording the refusal.
-async fn refuse_blocked(
-    state: &AppState,
-    user: &User,
-    now: Millis,
-    audit: &impl Fn(i64) -> NewAuditEvent,
-) -> Result<(), ApiError> {
-    let (reason, refusal) = if let Some(ban) = user.ban_in_force(now) {
-        ("banned", ban_rejection(ban))
-    } else if user.deleted {
-        (
-            "deleted",
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "user_deleted",
-                "this user was deleted and cannot log in",
-            ),
-        )
-    } else if !user.active {
-        (
-            "inactive",
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "user_inactive",
-                "this user's account is deactivated",
-            ),
-        )
-    } else {
-        return Ok(());
-    };
-    let event = audit(user.user_id)
-        .failed()
-        .with_detail(json!({ "user_id": user.user_id, "flow": "accounts", "refused": reason }));
-    state.store.record_audit(&event).await?;
-    state.metrics.login(&format!("accounts_{reason}"));
-    Err(refusal)
 }

@@ -18,8 +18,8 @@ use axum::Router;
 
 use crate::app::AppState;
 
-/// Audit actions written by this API (and by the browser logout).
-pub const AUDIT_LOGIN: &str = "user.login";
+/// The audit action of a logout (this API's and the browser's); logins are
+/// recorded by the sign-in pipeline (`crate::signin`).
 pub const AUDIT_LOGOUT: &str = "user.logout";
 
 pub fn routes() -> Router<AppState> {

@@ -20,12 +20,12 @@ use crate::admin::Ctx;
 use crate::app::AppState;
 use crate::clock::duration_ms;
 use crate::http::{read_body, ClientIp};
-use crate::password::error::FaveoError;
+use crate::password::credentials::{self, CredentialError};
 use crate::password::hashing::MAX_PASSWORD_CHARS;
-use crate::password::rate_limit::{self, AccountKey, Subject};
-use crate::secrets::{constant_time_eq, new_timed_secret, TimedHash};
-use crate::store::audit::{Actor, NewAuditEvent};
-use crate::store::sessions::{NewSession, SessionKind};
+use crate::secrets::{constant_time_eq, TimedHash};
+use crate::signin::{self, Attempt, Flow, Grant, Identity, SignInError, SignedIn};
+use crate::store::audit::Actor;
+use crate::store::sessions::SessionKind;
 use crate::store::StoreError;
 
 /// The session cookie of the console.
@@ -300,86 +300,49 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     }
     // Unknown or malformed: a site that does not exist, checked the same way.
     let site_id = crate::http::parse_site_id(&site_text).unwrap_or(0);
-    let Ok(permit) = state.password.hasher.acquire().await else {
-        return ConsoleError::Internal(anyhow::anyhow!("the password hashing pool is full"))
-            .into_response();
-    };
-    // As password login does: the user first (same cost whether or not it exists), so
-    // that every spelling of one account counts against one limit.
-    let user = match state.store.find_user_by_login(site_id, username).await {
+    let attempt = Attempt::new(site_id, Flow::Console, &ClientIp(ip));
+    let password = SecretString::from(password.to_string());
+    let user = match credentials::check(&state, &attempt, username, password, ip).await {
         Ok(user) => user,
-        Err(e) => return ConsoleError::from(e).into_response(),
-    };
-    let subject = Subject::new(&AccountKey::of(site_id, username, user.as_ref()), ip);
-    if let Err(e) = rate_limit::check(&state, &subject, state.now()).await {
-        return too_many(e);
-    }
-    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = state
-        .password
-        .hasher
-        .verify(
-            permit,
-            SecretString::from(password.to_string()),
-            stored_hash,
-        )
-        .await;
-    let now = state.now();
-    let user = match user {
-        Some(user)
-            if matches
-                && !user.deleted
-                && user.active
-                && user.role == "admin"
-                && user.ban_in_force(now).is_none() =>
-        {
-            user
+        Err(CredentialError::Invalid) => return login_failed(&site_text),
+        Err(CredentialError::TooMany(seconds)) => return too_many(seconds),
+        Err(CredentialError::Busy) => {
+            return ConsoleError::Internal(anyhow::anyhow!("the password hashing pool is full"))
+                .into_response()
         }
-        _ => {
-            if let Err(e) = rate_limit::record_failure(&state, &subject, now).await {
-                return too_many(e);
-            }
-            let event = NewAuditEvent::new(
-                (site_id > 0).then_some(site_id),
-                now,
-                &Actor::Anonymous,
-                "console.login",
+        Err(CredentialError::Store(e)) => return ConsoleError::from(e).into_response(),
+    };
+    if user.role != "admin" {
+        attempt
+            .failed(
+                &state,
+                "not_an_admin",
+                serde_json::json!({ "user_id": user.user_id }),
             )
-            .failed()
-            .from_ip(ip.map(|ip| ip.to_string()));
-            if let Err(e) = state.store.record_audit(&event).await {
-                tracing::warn!(error = %e, "could not record a failed console login");
-            }
-            return login_failed(&site_text);
-        }
-    };
-    let secret = new_timed_secret(now);
-    let session = NewSession {
-        hash: TimedHash::of(secret.expose_secret()),
-        site_id: user.site_id,
-        user_id: user.user_id,
+            .await;
+        return login_failed(&site_text);
+    }
+    let session = Grant::Session {
         kind: SessionKind::Console,
-        created_at: now,
-        idle_expires_at: now + duration_ms(IDLE),
-        expires_at: now + duration_ms(LIFETIME),
-        reverify_at: None,
-        client_ip: ip.map(|ip| ip.to_string()),
+        reverify_after_ms: None,
     };
-    let actor = Actor::User {
-        user_id: user.user_id,
+    // Banned, deactivated, deleted or on a disabled site: refused (and audited) by
+    // the pipeline, answered like a wrong password.
+    let started = match signin::sign_in(&state, &attempt, Identity::Known(Box::new(user)), session)
+        .await
+    {
+        Ok(SignedIn {
+            user,
+            session: Some(started),
+        }) => (user, started),
+        Ok(_) => {
+            return ConsoleError::Internal(anyhow::anyhow!("a session grant started no session"))
+                .into_response()
+        }
+        Err(SignInError::Refused(_)) => return login_failed(&site_text),
+        Err(SignInError::Store(e)) => return ConsoleError::from(e).into_response(),
     };
-    let event = NewAuditEvent::new(Some(user.site_id), now, &actor, "console.login")
-        .from_ip(ip.map(|ip| ip.to_string()))
-        .with_detail(serde_json::json!({ "user_id": user.user_id }));
-    // The site must be active: the session lookup would refuse it anyway.
-    match state.store.get_site(user.site_id).await {
-        Ok(Some(site)) if site.active => {}
-        Ok(_) => return login_failed(&site_text),
-        Err(e) => return ConsoleError::from(e).into_response(),
-    }
-    if let Err(e) = state.store.create_session_audited(&session, &event).await {
-        return ConsoleError::from(e).into_response();
-    }
+    let (user, started) = started;
     tracing::info!(
         user_id = user.user_id,
         site_id = user.site_id,
@@ -388,33 +351,26 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let mut response = Redirect::to("/admin/keys").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(&state, secret.expose_secret(), LIFETIME.as_secs()),
+        set_cookie(
+            &state,
+            started.session_id.expose_secret(),
+            LIFETIME.as_secs(),
+        ),
     );
     response
 }
 
-fn too_many(e: FaveoError) -> Response {
-    match e {
-        FaveoError::Client {
-            retry_after: Some(seconds),
-            ..
-        } => {
-            let mut response = ConsoleError::Forbidden(format!(
-                "Too many failed logins. Try again in {} minute(s).",
-                seconds.div_ceil(60)
-            ))
-            .into_response();
-            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            response
-        }
-        FaveoError::Client { error, .. } => {
-            ConsoleError::Invalid(error.into_owned()).into_response()
-        }
-        FaveoError::Internal(e) => ConsoleError::Internal(e).into_response(),
-    }
+fn too_many(seconds: u64) -> Response {
+    let mut response = ConsoleError::Forbidden(format!(
+        "Too many failed logins. Try again in {} minute(s).",
+        seconds.div_ceil(60)
+    ))
+    .into_response();
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// `POST /admin/logout`: ends the session in the store and clears the cookie.

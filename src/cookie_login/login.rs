@@ -9,20 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::mapping::{self, MappedProfile};
 use super::verifier::Verdict;
 use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::http::form::Params;
-use crate::http::no_store;
-use crate::http::parse_site_id;
-use crate::http::{read_body, ApiError, ClientIp};
+use crate::http::{no_store, parse_site_id, read_body, ApiError, ClientIp};
 use crate::sessions::cors::{self, CorsSite};
-use crate::sessions::{ban_rejection, start_session};
 use crate::settings::CookieLoginSettings;
-use crate::store::audit::{Actor, NewAuditEvent};
+use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
 use crate::store::users::SsoProfile;
@@ -69,7 +66,7 @@ struct LoginRequest {
         (status = 200, description = "Signed in", body = CookieLoginResponse),
         (status = 400, description = "`cookie_login_not_configured`, `invalid_cookie` or `invalid_request`", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`login_failed`: the site did not recognise the cookie", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`user_banned` (ban body) or `user_disabled`"),
+        (status = 403, description = "`user_banned` (ban body), `user_inactive`, `user_deleted` or `site_disabled`"),
         (status = 502, description = "`verification_unavailable` or `verification_invalid_response`", body = crate::openapi::ErrorSchema),
     )
 )]
@@ -155,11 +152,7 @@ async fn login(
             "the cookie must be 1 to 4096 characters from 0-9 A-Z a-z $-_.+!*'()%",
         ));
     };
-    let failure = Failure {
-        state,
-        site_id,
-        client_ip,
-    };
+    let attempt = Attempt::new(site_id, Flow::Cookie, &client_ip);
     // Steps 3 and 4.
     let answer = match state
         .cookie_login
@@ -168,10 +161,11 @@ async fn login(
     {
         Ok(Verdict::Answer(answer)) => answer,
         Ok(Verdict::Rejected(status)) => {
-            failure
-                .record(
-                    "cookie_failed",
-                    json!({ "reason": "endpoint_rejected", "status": status.as_u16() }),
+            attempt
+                .failed(
+                    state,
+                    "login_failed",
+                    json!({ "cause": "endpoint_rejected", "status": status.as_u16() }),
                 )
                 .await;
             return Err(login_failed());
@@ -181,15 +175,16 @@ async fn login(
             // could be had in time): counted, not audited, so an outage or a flood
             // cannot turn into one store write per request.
             tracing::debug!(site_id, reason = %reason, "cookie verification shed");
-            state.metrics.login("cookie_shed");
+            attempt.count(state, "shed");
             return Err(unavailable());
         }
         Err(reason) => {
             tracing::warn!(site_id, reason = %reason, "cookie verification unavailable");
-            failure
-                .record(
-                    "cookie_unavailable",
-                    json!({ "reason": "verification_unavailable", "detail": reason.to_string() }),
+            attempt
+                .failed(
+                    state,
+                    "verification_unavailable",
+                    json!({ "detail": reason.to_string() }),
                 )
                 .await;
             return Err(unavailable());
@@ -197,10 +192,11 @@ async fn login(
     };
     if let Some(message) = mapping::site_error(&answer, &settings.mapping) {
         // The site's text is for its operators (audit log), never for the browser.
-        failure
-            .record(
-                "cookie_failed",
-                json!({ "reason": "site_error", "site_message": message }),
+        attempt
+            .failed(
+                state,
+                "login_failed",
+                json!({ "cause": "site_error", "site_message": message }),
             )
             .await;
         return Err(login_failed());
@@ -209,10 +205,11 @@ async fn login(
     let profile = match mapping::map_profile(&answer, &settings.mapping) {
         Ok(profile) => profile,
         Err(invalid) => {
-            failure
-                .record(
-                    "cookie_invalid_response",
-                    json!({ "reason": "verification_invalid_response", "field": invalid.field, "detail": invalid.to_string() }),
+            attempt
+                .failed(
+                    state,
+                    "verification_invalid_response",
+                    json!({ "field": invalid.field, "detail": invalid.to_string() }),
                 )
                 .await;
             return Err(ApiError::new(
@@ -222,18 +219,16 @@ async fn login(
             ));
         }
     };
-    sign_in(state, &failure, settings, profile).await
+    sign_in(state, &attempt, settings, profile).await
 }
 
-/// Steps 6 and 7.
+/// Steps 6 and 7, through the sign-in pipeline.
 async fn sign_in(
     state: &AppState,
-    failure: &Failure<'_>,
+    attempt: &Attempt,
     settings: &CookieLoginSettings,
     profile: MappedProfile,
 ) -> Result<Response, ApiError> {
-    let site_id = failure.site_id;
-    let now = state.now();
     let sso = SsoProfile {
         external_id: profile.uid,
         display_name: profile.display_name,
@@ -243,50 +238,16 @@ async fn sign_in(
         // The endpoint's answer is the whole truth: what it no longer sends is cleared.
         replace_all: true,
     };
-    let user = state.store.upsert_sso_user(site_id, &sso, now).await?;
-    if let Some(ban) = user.ban_in_force(now) {
-        failure
-            .record(
-                "cookie_banned",
-                json!({ "reason": "user_banned", "user_id": user.user_id }),
-            )
-            .await;
-        return Err(ban_rejection(ban));
-    }
-    if user.deleted || !user.active {
-        failure
-            .record(
-                "cookie_failed",
-                json!({ "reason": "user_disabled", "user_id": user.user_id }),
-            )
-            .await;
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "user_disabled",
-            "this account is disabled",
-        ));
-    }
     let reverify_after = i64::try_from(settings.reverify_interval_ms).unwrap_or(i64::MAX);
-    let started = start_session(
-        state,
-        site_id,
-        user.user_id,
-        SessionKind::Cookie,
-        Some(reverify_after),
-    )
-    .await?;
-    let event = NewAuditEvent::new(
-        Some(site_id),
-        now,
-        &Actor::User {
-            user_id: user.user_id,
-        },
-        "user.login",
-    )
-    .from_ip(failure.client_ip.text())
-    .with_detail(json!({ "flow": "cookie", "user_id": user.user_id }));
-    state.store.record_audit(&event).await?;
-    state.metrics.login("cookie_ok");
+    let session = Grant::Session {
+        kind: SessionKind::Cookie,
+        reverify_after_ms: Some(reverify_after),
+    };
+    let signed_in = signin::sign_in(state, attempt, Identity::Asserted(sso), session).await?;
+    let started = signed_in
+        .session
+        .ok_or_else(|| anyhow::anyhow!("a session grant started no session"))?;
+    let user = signed_in.user;
     let body = CookieLoginResponse {
         user_id: user.user_id,
         session: started.session_id.expose_secret().to_string(),
@@ -295,7 +256,7 @@ async fn sign_in(
             name: user.display_name,
             photo_url: user.photo_url,
         },
-        reverify_at: rfc3339(started.reverify_at.unwrap_or(now + reverify_after)),
+        reverify_at: rfc3339(started.reverify_at.unwrap_or(started.expires_at)),
     };
     Ok(no_store(Json(body).into_response()))
 }
@@ -314,34 +275,6 @@ fn login_failed() -> ApiError {
         "login_failed",
         "the site did not confirm this login",
     )
-}
-
-/// Records a failed cookie login (audit and metrics) of a known site.
-struct Failure<'a> {
-    state: &'a AppState,
-    site_id: i64,
-    client_ip: ClientIp,
-}
-
-impl Failure<'_> {
-    async fn record(&self, metric: &str, mut detail: Value) {
-        self.state.metrics.login(metric);
-        detail["flow"] = json!("cookie");
-        let event = NewAuditEvent::new(
-            Some(self.site_id),
-            self.state.now(),
-            &Actor::Anonymous,
-            "user.login",
-        )
-        .failed()
-        .from_ip(self.client_ip.text())
-        .with_detail(detail);
-        // The answer to the browser does not depend on the audit write; a lost
-        // event is logged loudly instead of turning a 401 into a 500.
-        if let Err(e) = self.state.store.record_audit(&event).await {
-            tracing::error!(site_id = self.site_id, error = %e, "could not record a failed cookie login");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_duration: Family<RouteLabels, Histogram>,
-    /// Logins by flow and outcome (`accounts_ok`, `cookie_failed`, …).
+    /// Logins by flow and outcome (`accounts_ok`, `cookie_login_failed`, `password_user_banned`, …).
     pub logins: Family<OutcomeLabels, Counter>,
     pub tokens_issued: Counter,
 }

@@ -2,22 +2,22 @@
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::Json;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use super::credentials;
 use super::error::FaveoError;
 use super::hashing::MAX_PASSWORD_CHARS;
 use super::params;
-use super::rate_limit::{self, AccountKey, Subject};
 use super::tokens;
 use super::user_object::FaveoUser;
 use crate::app::AppState;
 use crate::http::form::Params;
-use crate::http::metrics::OutcomeLabels;
 use crate::http::ClientIp;
 use crate::secrets::SecretHash;
+use crate::signin::{self, Attempt, Flow, Grant, Identity};
 
 /// Longest accepted user name or email.
 const MAX_USERNAME_CHARS: usize = 255;
@@ -81,22 +81,13 @@ async fn resolve_site(state: &AppState, params: &Params) -> Result<i64, FaveoErr
         .store
         .get_site(site_id)
         .await?
-        .filter(|s| s.active)
-        .ok_or_else(|| FaveoError::bad_request("site_id does not name an active site"))?;
+        // A disabled site is refused by the sign-in pipeline, with every flow's code
+        // (`site_disabled`), once the password is known to be right.
+        .ok_or_else(|| FaveoError::bad_request("site_id does not name a site"))?;
     if site.settings.api_key_mandatory && key_site.is_none() {
         return Err(FaveoError::invalid_api_key());
     }
     Ok(site_id)
-}
-
-fn count(state: &AppState, outcome: &str) {
-    state
-        .metrics
-        .logins
-        .get_or_create(&OutcomeLabels {
-            outcome: outcome.to_string(),
-        })
-        .inc();
 }
 
 /// Password login (SPEC §4.1).
@@ -112,13 +103,13 @@ fn count(state: &AppState, outcome: &str) {
         (status = 200, description = "Logged in", body = AuthenticateResponse),
         (status = 400, description = "Missing or malformed parameter", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`invalid_credentials` or `invalid_api_key`", body = crate::openapi::FaveoErrorSchema),
-        (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
+        (status = 403, description = "`user_inactive`, `site_disabled`, or `user_banned` with the ban fields"),
         (status = 429, description = "`too_many_attempts`, with Retry-After", body = crate::openapi::FaveoErrorSchema),
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client_ip: ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -135,44 +126,19 @@ pub async fn authenticate(
     }
     let password = SecretString::from(password.to_string());
     let site_id = resolve_site(&state, &params).await?;
-
-    let permit =
-        state.password.hasher.acquire().await.map_err(|_| {
-            FaveoError::retry_later(StatusCode::SERVICE_UNAVAILABLE, "server_busy", 5)
-        })?;
-    // The user is looked up first, whether or not it exists (same cost either way), so
-    // that every spelling of one account counts against one limit.
-    let user = state.store.find_user_by_login(site_id, username).await?;
-    let subject = Subject::new(&AccountKey::of(site_id, username, user.as_ref()), ip);
-    // Checked while holding a hashing slot, so at most the pool's size of guesses
-    // per node can be in flight past the check at once.
-    rate_limit::check(&state, &subject, state.now()).await?;
-    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = state
-        .password
-        .hasher
-        .verify(permit, password, stored_hash)
-        .await;
-    let user = match user {
-        Some(user) if matches && !user.deleted => user,
-        _ => {
-            rate_limit::record_failure(&state, &subject, state.now()).await?;
-            count(&state, "password_failed");
-            return Err(FaveoError::invalid_credentials());
-        }
-    };
-    let now = state.now();
+    let attempt = Attempt::new(site_id, Flow::Password, &client_ip);
+    let user = credentials::check(&state, &attempt, username, password, client_ip.0).await?;
     // Only a caller who knows the password learns that the account is blocked.
-    if let Some(ban) = user.ban_in_force(now) {
-        count(&state, "password_banned");
-        return Err(FaveoError::banned(ban));
-    }
-    if !user.active {
-        count(&state, "password_inactive");
-        return Err(FaveoError::user_inactive());
-    }
+    let signed_in = signin::sign_in(
+        &state,
+        &attempt,
+        Identity::Known(Box::new(user)),
+        Grant::Jwt,
+    )
+    .await?;
+    let user = signed_in.user;
+    let now = state.now();
     let token = tokens::issue(&state, &user, now.div_euclid(1000)).await?;
-    count(&state, "password_ok");
     tracing::info!(user_id = user.user_id, site_id, "password login");
     Ok(Json(AuthenticateResponse {
         token: token.expose_secret().to_string(),

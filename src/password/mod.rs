@@ -1,17 +1,22 @@
-//! Password login with JWT: the Faveo-compatible API (SPEC §4).
+//! Password login with JWT: the Faveo-compatible API (SPEC §4); and the widget's own
+//! sign-in (SPEC §6.1), which shares its password check.
 //!
 //! - [`authenticate`]: `POST /api/v1/authenticate` (user name or email + password → JWT).
+//! - [`session_login`]: `POST /rest/v1/users/login/password` (the same → a platform session).
 //! - [`token_endpoints`]: the user behind a token, refresh, logout, and the JWKS.
+//! - [`credentials`]: the password check every password login shares.
 //! - [`hashing`]: Argon2id in a bounded pool; [`rate_limit`]: brute-force limits in the store.
 //! - [`jwt`] and [`keys`]: Ed25519 tokens and the keys every node shares through the store.
 
 pub mod authenticate;
+pub mod credentials;
 pub mod error;
 pub mod hashing;
 pub mod jwt;
 pub mod keys;
 pub mod params;
 pub mod rate_limit;
+pub mod session_login;
 pub mod token_endpoints;
 pub mod tokens;
 pub mod user_object;
@@ -28,6 +33,8 @@ use crate::config::Config;
 pub struct PasswordState {
     pub hasher: hashing::HashPool,
     pub keys: keys::KeyRing,
+    /// When each brute-force refusal was last audited (at most once a minute each).
+    pub refusal_audits: credentials::RefusalAudits,
 }
 
 impl PasswordState {
@@ -36,6 +43,7 @@ impl PasswordState {
         Self {
             hasher: hashing::HashPool::new(config.password_hash_concurrency),
             keys: keys::KeyRing::default(),
+            refusal_audits: credentials::RefusalAudits::default(),
         }
     }
 }
@@ -50,4 +58,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/refresh", post(token_endpoints::refresh))
         .route("/api/v1/logout", post(token_endpoints::logout))
         .route("/.well-known/jwks.json", get(token_endpoints::jwks))
+        .route(
+            "/rest/v1/users/login/password",
+            post(session_login::login_password_session).options(crate::sessions::cors::preflight),
+        )
 }

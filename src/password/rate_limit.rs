@@ -16,13 +16,12 @@
 
 use std::net::IpAddr;
 
-use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
-use super::error::FaveoError;
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::store::users::{lookup_key, User};
+use crate::store::StoreResult;
 
 /// One limit: at most `limit` failures in any `window_ms` span.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +76,15 @@ impl AccountKey {
             None => Self(format!("{site_id}:login:{}", lookup_key(login))),
         }
     }
+
+    /// The name kept in the store and in memory: a digest, since people type
+    /// passwords into the user name field.
+    pub fn digest(&self) -> String {
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// The counters a login attempt is subject to.
@@ -86,10 +94,8 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// The account is named by a digest: people type passwords into the user name field.
     pub fn new(account: &AccountKey, ip: Option<IpAddr>) -> Self {
-        let account = Sha256::digest(account.0.as_bytes());
-        let account: String = account.iter().map(|b| format!("{b:02x}")).collect();
+        let account = account.digest();
         let mut buckets: Vec<(Rule, String)> = ACCOUNT_RULES
             .iter()
             .map(|r| (*r, format!("{}:{account}", r.name)))
@@ -137,8 +143,12 @@ fn blocked_for(rule: &Rule, now: Millis, previous: i64, current: i64) -> Option<
     Some(((until - now) as u64).div_ceil(1000).max(1))
 }
 
-/// 429 `too_many_attempts` with `Retry-After` when any rule blocks the subject.
-pub async fn check(state: &AppState, subject: &Subject, now: Millis) -> Result<(), FaveoError> {
+/// Seconds until the subject may try again, when any rule blocks it.
+pub async fn blocked_for_secs(
+    state: &AppState,
+    subject: &Subject,
+    now: Millis,
+) -> StoreResult<Option<u64>> {
     let longest = subject
         .buckets
         .iter()
@@ -165,22 +175,11 @@ pub async fn check(state: &AppState, subject: &Subject, now: Millis) -> Result<(
             wait = Some(wait.map_or(seconds, |w| w.max(seconds)));
         }
     }
-    match wait {
-        None => Ok(()),
-        Some(seconds) => Err(FaveoError::retry_later(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            seconds,
-        )),
-    }
+    Ok(wait)
 }
 
 /// Counts one failure against every counter of the subject.
-pub async fn record_failure(
-    state: &AppState,
-    subject: &Subject,
-    now: Millis,
-) -> Result<(), FaveoError> {
+pub async fn record_failure(state: &AppState, subject: &Subject, now: Millis) -> StoreResult<()> {
     let counts = state
         .store
         .record_login_failure(&subject.windows(now))

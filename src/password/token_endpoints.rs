@@ -15,6 +15,7 @@ use super::tokens::{self, Use};
 use super::user_object::FaveoUser;
 use crate::app::AppState;
 use crate::http::form::Params;
+use crate::http::ClientIp;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
@@ -38,7 +39,7 @@ fn query_params(query: Option<&str>) -> Result<Params, FaveoError> {
         (status = 200, description = "The user", body = UserResponse),
         (status = 400, description = "`token is required`: neither a Bearer token nor `?token=`", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`token_invalid`, `token_expired` or `token_revoked`", body = crate::openapi::FaveoErrorSchema),
-        (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
+        (status = 403, description = "`user_inactive`, `user_deleted`, `site_disabled`, or `user_banned` with the ban fields"),
     ),
     security(("jwt" = []), ("jwt_query" = [])))]
 #[tracing::instrument(skip_all)]
@@ -61,12 +62,13 @@ pub async fn authenticated_user(
         (status = 200, description = "A new token", body = RefreshResponse),
         (status = 400, description = "`token is required`: neither a Bearer token nor a `token` parameter", body = crate::openapi::FaveoErrorSchema),
         (status = 401, description = "`token_invalid`, `token_revoked` or `token_expired_refresh_window`", body = crate::openapi::FaveoErrorSchema),
-        (status = 403, description = "`user_inactive`, or `user_banned` with the ban fields"),
+        (status = 403, description = "`user_inactive`, `user_deleted`, `site_disabled`, or `user_banned` with the ban fields"),
     ),
     security(("jwt" = []), ("jwt_query" = [])))]
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
     State(state): State<AppState>,
+    client_ip: ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -75,7 +77,7 @@ pub async fn refresh(
     let token = tokens::presented(&headers, params.get("token"))?;
     let verified = tokens::verify(&state, &token, Use::Renew).await?;
     // Revoked first, and only once: of two racing refreshes of one token, one wins.
-    tokens::revoke(&state, &verified).await?;
+    tokens::revoke(&state, &verified, "user.token_refreshed", &client_ip).await?;
     let fresh = tokens::issue(&state, &verified.user, verified.claims.auth_time).await?;
     Ok(Json(RefreshResponse {
         token: fresh.expose_secret().to_string(),
@@ -93,6 +95,7 @@ pub async fn refresh(
 #[tracing::instrument(skip_all)]
 pub async fn logout(
     State(state): State<AppState>,
+    client_ip: ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -100,7 +103,7 @@ pub async fn logout(
     let params = params::read(query.as_deref(), &headers, body).await?;
     let token = tokens::presented(&headers, params.get("token"))?;
     let verified = tokens::verify(&state, &token, Use::Renew).await?;
-    tokens::revoke(&state, &verified).await?;
+    tokens::revoke(&state, &verified, "user.logout", &client_ip).await?;
     Ok(Json(json!({ "message": "logged out" })))
 }
 

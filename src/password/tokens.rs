@@ -7,7 +7,10 @@ use super::error::FaveoError;
 use super::jwt::{self, Claims, LEEWAY_SECS};
 use crate::app::AppState;
 use crate::clock::{duration_ms, Millis};
+use crate::http::ClientIp;
 use crate::secrets::{random_urlsafe, SecretHash};
+use crate::signin::{policy, Attempt, Flow};
+use crate::store::audit::{Actor, NewAuditEvent};
 use crate::store::users::User;
 
 /// The `iss` claim: the authenticate URL of this installation.
@@ -131,14 +134,14 @@ pub async fn verify(state: &AppState, token: &str, usage: Use) -> Result<Verifie
         .store
         .get_user(claims.site_id, user_id)
         .await?
-        .filter(|u| !u.deleted)
         .ok_or_else(invalid)?;
-    if let Some(ban) = user.ban_in_force(now) {
-        return Err(FaveoError::banned(ban));
-    }
-    if !user.active {
-        return Err(FaveoError::user_inactive());
-    }
+    // The token is only as good as its user's right to log in (the one policy).
+    let site_active = state
+        .store
+        .get_site(claims.site_id)
+        .await?
+        .is_some_and(|site| site.active);
+    policy::decide(&user, site_active, now)?;
     // "Log out everywhere" (admin API, CLI): `iat` has whole seconds, so a token of the
     // same second as the cut-off is refused too; refusing one too many is the safe side.
     if user
@@ -150,14 +153,34 @@ pub async fn verify(state: &AppState, token: &str, usage: Use) -> Result<Verifie
     Ok(Verified { claims, user })
 }
 
-/// Revokes the token; `token_revoked` if it already was (a racing refresh or logout).
-pub async fn revoke(state: &AppState, verified: &Verified) -> Result<(), FaveoError> {
+/// Revokes the token, recording `action` (`user.token_refreshed`, `user.logout`) in the
+/// same transaction; `token_revoked` if it already was (a racing refresh or logout).
+pub async fn revoke(
+    state: &AppState,
+    verified: &Verified,
+    action: &'static str,
+    client_ip: &ClientIp,
+) -> Result<(), FaveoError> {
+    let attempt = Attempt::new(verified.user.site_id, Flow::Password, client_ip);
+    let event = attempt.event(
+        state,
+        action,
+        serde_json::json!({ "user_id": verified.user.user_id }),
+    );
+    let event = NewAuditEvent {
+        actor: Actor::User {
+            user_id: verified.user.user_id,
+        }
+        .label(),
+        ..event
+    };
     let fresh = state
         .store
-        .revoke_jti(
+        .revoke_jti_audited(
             &verified.jti_hash(),
             state.now(),
             verified.revoke_until(state),
+            Some(&event),
         )
         .await?;
     if fresh {

@@ -1,7 +1,7 @@
 //! OAuth 2.0 access tokens, stored as SHA-256 of the opaque token.
 
 use super::batch::Insert;
-use super::{on_store, Store, StoreResult};
+use super::{on_store, read_optional, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{SecretHash, TimedHash};
 
@@ -63,18 +63,13 @@ impl Store {
         hash: &TimedHash,
         now: Millis,
     ) -> StoreResult<Option<AccessTokenRecord>> {
-        let params = (hash.as_bytes(), now);
-        if let Some(found) = self.direct_row(LIVE_TOKEN, params, AccessTokenRecord::from_direct) {
-            return Ok(found);
-        }
-        let found = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, AccessTokenRecord>(LIVE_TOKEN)
-                .bind(hash.as_bytes())
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(found)
+        Ok(read_optional!(
+            self,
+            LIVE_TOKEN,
+            as AccessTokenRecord,
+            AccessTokenRecord::from_direct,
+            (hash.as_bytes(), now)
+        ))
     }
 
     /// Revokes a token of `site_id`; a token of another site is left alone.

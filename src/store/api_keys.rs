@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{Database, Encode, Type};
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, read_optional, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{self, SecretHash};
 
@@ -196,17 +196,13 @@ impl Store {
 
     /// Finds the key whose secret hashes to `hash`.
     pub async fn find_api_key(&self, hash: &SecretHash) -> StoreResult<Option<KeyCredential>> {
-        let params = (hash.as_bytes(),);
-        if let Some(found) = self.direct_row(KEY_BY_HASH, params, KeyCredential::from_direct) {
-            return Ok(found);
-        }
-        let found = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, KeyCredential>(KEY_BY_HASH)
-                .bind(hash.as_bytes())
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(found)
+        Ok(read_optional!(
+            self,
+            KEY_BY_HASH,
+            as KeyCredential,
+            KeyCredential::from_direct,
+            (hash.as_bytes(),)
+        ))
     }
 
     /// Records that a key was used, at most once per [`LAST_USED_RESOLUTION_MS`].

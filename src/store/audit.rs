@@ -1,6 +1,7 @@
 //! Append-only audit events, written in the same transaction as the change they record.
 
 use serde::Serialize;
+use sqlx::query_builder::Separated;
 use sqlx::{Database, Encode, Type};
 
 use super::{on_store, Store, StoreResult};
@@ -84,6 +85,13 @@ impl NewAuditEvent {
         self
     }
 
+    /// Sets `key` in the event's detail object.
+    pub fn set(&mut self, key: &str, value: serde_json::Value) {
+        if let serde_json::Value::Object(map) = &mut self.detail {
+            map.insert(key.to_string(), value);
+        }
+    }
+
     /// The user the event is about: its detail's `user_id`. Stored in a column of its
     /// own too, so that a user's events can be found without reading the others.
     pub fn user_id(&self) -> Option<i64> {
@@ -93,8 +101,9 @@ impl NewAuditEvent {
     }
 }
 
-/// The columns every insert of an audit event writes, in bind order: written once
-/// for the sqlx path and both batch writers (which add their own placeholders).
+/// How an audit event is inserted, written once for every path: the column list (the
+/// `INSERT` head, to which each writer adds its placeholders) and, in
+/// [`NewAuditEvent::values`], the values in that order.
 macro_rules! audit_insert_columns {
     () => {
         "INSERT INTO audit_events (site_id, at, actor, action, outcome, client_ip, detail, user_id) "
@@ -106,6 +115,61 @@ const INSERT_AUDIT: &str = concat!(
     audit_insert_columns!(),
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 );
+
+/// One row of [`audit_insert_columns!`] for the SQLite batch writer (`?N` numbers).
+pub(crate) const AUDIT_INSERT_SQLITE: &str = concat!(
+    audit_insert_columns!(),
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+);
+
+/// The values of one audit row, in the order of [`audit_insert_columns!`].
+pub(crate) type AuditValues<'a> = (
+    Option<i64>,
+    Millis,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    String,
+    Option<i64>,
+);
+
+impl NewAuditEvent {
+    /// The row's values, in column order (see [`audit_insert_columns!`]).
+    pub(crate) fn values(&self) -> AuditValues<'_> {
+        (
+            self.site_id,
+            self.at,
+            self.actor.as_str(),
+            self.action,
+            self.outcome.as_str(),
+            self.client_ip.as_deref(),
+            self.detail.to_string(),
+            self.user_id(),
+        )
+    }
+
+    /// Binds [`NewAuditEvent::values`] to one row of a multi-row insert.
+    pub(crate) fn push_values<'a, DB>(&'a self, row: &mut Separated<'_, 'a, DB, &'static str>)
+    where
+        DB: Database,
+        Option<i64>: Encode<'a, DB> + Type<DB>,
+        i64: Encode<'a, DB> + Type<DB>,
+        &'a str: Encode<'a, DB> + Type<DB>,
+        Option<&'a str>: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+    {
+        let v = self.values();
+        row.push_bind(v.0)
+            .push_bind(v.1)
+            .push_bind(v.2)
+            .push_bind(v.3)
+            .push_bind(v.4)
+            .push_bind(v.5)
+            .push_bind(v.6)
+            .push_bind(v.7);
+    }
+}
 
 /// The insert of one audit event, for any backend; callers execute it on their transaction.
 pub(crate) fn insert_query<'q, DB>(
@@ -119,15 +183,16 @@ where
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
     String: Encode<'q, DB> + Type<DB>,
 {
+    let v = event.values();
     sqlx::query::<DB>(INSERT_AUDIT)
-        .bind(event.site_id)
-        .bind(event.at)
-        .bind(event.actor.as_str())
-        .bind(event.action)
-        .bind(event.outcome.as_str())
-        .bind(event.client_ip.as_deref())
-        .bind(event.detail.to_string())
-        .bind(event.user_id())
+        .bind(v.0)
+        .bind(v.1)
+        .bind(v.2)
+        .bind(v.3)
+        .bind(v.4)
+        .bind(v.5)
+        .bind(v.6)
+        .bind(v.7)
 }
 
 /// A stored audit event, as listed by the CLI and the admin API.

@@ -18,6 +18,7 @@ pub mod installation;
 
 pub mod jwt_keys;
 pub mod login_failures;
+pub mod logins;
 pub mod passwords;
 pub mod revoked_jwts;
 pub mod sessions;
@@ -69,6 +70,30 @@ macro_rules! on_store {
     };
 }
 pub(crate) use on_store;
+
+/// One optional row selected by `$sql`: read inline on a SQLite file (see `direct`),
+/// else through the read pool; the very same SQL and binds on both paths (a test
+/// compares them). `as Row, from_direct` maps a row type (`sqlx::FromRow` on the pool,
+/// `from_direct` on rusqlite); `scalar T` reads the first column.
+macro_rules! read_optional {
+    ($store:expr, $sql:expr, as $row:ty, $direct:expr, ($($arg:expr),+ $(,)?)) => {
+        match $store.direct_row($sql, ($($arg,)+), $direct) {
+            Some(found) => found,
+            None => $crate::store::on_store!($store, read, |pool| {
+                sqlx::query_as::<_, $row>($sql)$(.bind($arg))+.fetch_optional(pool).await?
+            }),
+        }
+    };
+    ($store:expr, $sql:expr, scalar $t:ty, ($($arg:expr),+ $(,)?)) => {
+        match $store.direct_row($sql, ($($arg,)+), |r| r.get::<_, $t>(0)) {
+            Some(found) => found,
+            None => $crate::store::on_store!($store, read, |pool| {
+                sqlx::query_scalar::<_, $t>($sql)$(.bind($arg))+.fetch_optional(pool).await?
+            }),
+        }
+    };
+}
+pub(crate) use read_optional;
 
 /// A failure of the store itself. Callers turn it into a generic 500 and log it.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Revoked JWT ids, stored as SHA-256 digests so that a logout on one node holds on all.
 
+use super::audit::{self, NewAuditEvent};
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
@@ -13,17 +14,35 @@ impl Store {
         now: Millis,
         keep_until: Millis,
     ) -> StoreResult<bool> {
+        self.revoke_jti_audited(jti, now, keep_until, None).await
+    }
+
+    /// [`Store::revoke_jti`] recording `event` in the same transaction when it revoked
+    /// (a refresh or logout of a password-login JWT).
+    pub async fn revoke_jti_audited(
+        &self,
+        jti: &SecretHash,
+        now: Millis,
+        keep_until: Millis,
+        event: Option<&NewAuditEvent>,
+    ) -> StoreResult<bool> {
         let inserted = on_store!(self, write, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
                 "INSERT INTO revoked_jwts (jti_hash, revoked_at, keep_until) VALUES ($1, $2, $3) \
                      ON CONFLICT (jti_hash) DO NOTHING",
             )
             .bind(jti.as_bytes())
             .bind(now)
             .bind(keep_until)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if let (1, Some(event)) = (inserted, event) {
+                audit::insert_query(event).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            inserted
         });
         Ok(inserted == 1)
     }

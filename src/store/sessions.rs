@@ -2,9 +2,11 @@
 //! absolute lifetime. A session is only valid while its user may log in, so a ban
 //! or deletion racing with a login can never leave a usable session behind.
 
+use sqlx::query_builder::Separated;
+
 use super::audit::{self, NewAuditEvent};
 use super::batch::Insert;
-use super::{on_store, Store, StoreResult};
+use super::{on_store, read_optional, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::TimedHash;
 
@@ -21,6 +23,12 @@ pub enum SessionKind {
     Cookie,
     /// By an administrator in the console.
     Console,
+    /// By the widget's own sign-in form (account handling, SPEC §6.1).
+    Native,
+    /// By an ID token of the site's OpenID provider (SPEC §5.3).
+    IdToken,
+    /// By a token the site's server signed (SPEC §5.4).
+    SsoToken,
 }
 
 impl SessionKind {
@@ -29,12 +37,17 @@ impl SessionKind {
             SessionKind::Server => "server",
             SessionKind::Cookie => "cookie",
             SessionKind::Console => "console",
+            SessionKind::Native => "native",
+            SessionKind::IdToken => "id_token",
+            SessionKind::SsoToken => "sso_token",
         }
     }
 }
 
-/// The columns every insert of a session writes, in bind order (`created_at` twice:
-/// it is the first `last_seen_at`), for both batch writers.
+/// How a session row is inserted, written once for every path: the column list (the
+/// `INSERT` head, to which each writer adds its placeholders) and, in
+/// [`NewSession::values`], the values in that order. `created_at` is bound twice: it
+/// is the first `last_seen_at`.
 macro_rules! session_insert_columns {
     () => {
         "INSERT INTO sessions (session_hash, site_id, user_id, kind, created_at, last_seen_at, \
@@ -42,6 +55,26 @@ macro_rules! session_insert_columns {
     };
 }
 pub(crate) use session_insert_columns;
+
+/// One row of [`session_insert_columns!`] for the SQLite batch writer (`?N` numbers).
+pub(crate) const SESSION_INSERT_SQLITE: &str = concat!(
+    session_insert_columns!(),
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+);
+
+/// The values of one session row, in the order of [`session_insert_columns!`].
+pub(crate) type SessionValues<'a> = (
+    &'a [u8],
+    i64,
+    i64,
+    &'a str,
+    Millis,
+    Millis,
+    Millis,
+    Millis,
+    Option<Millis>,
+    Option<&'a str>,
+);
 
 /// A session about to be stored.
 #[derive(Debug, Clone)]
@@ -56,6 +89,61 @@ pub struct NewSession {
     pub reverify_at: Option<Millis>,
     /// The client of the login that started it, as the audit log records it.
     pub client_ip: Option<String>,
+}
+
+impl NewSession {
+    /// The row's values, in column order (see [`session_insert_columns!`]).
+    pub(crate) fn values(&self) -> SessionValues<'_> {
+        (
+            self.hash.as_bytes(),
+            self.site_id,
+            self.user_id,
+            self.kind.as_str(),
+            self.created_at,
+            self.created_at,
+            self.idle_expires_at,
+            self.expires_at,
+            self.reverify_at,
+            self.client_ip.as_deref(),
+        )
+    }
+
+    /// Binds [`NewSession::values`] to one row of a multi-row insert.
+    pub(crate) fn push_values<'a, DB>(&'a self, row: &mut Separated<'_, 'a, DB, &'static str>)
+    where
+        DB: sqlx::Database,
+        i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    {
+        let v = self.values();
+        row.push_bind(v.0)
+            .push_bind(v.1)
+            .push_bind(v.2)
+            .push_bind(v.3)
+            .push_bind(v.4)
+            .push_bind(v.5)
+            .push_bind(v.6)
+            .push_bind(v.7)
+            .push_bind(v.8)
+            .push_bind(v.9);
+    }
+}
+
+/// A public handle for a session: derived from its stored hash by another hash, so it
+/// reveals neither the session id nor the stored hash, and is stable. Administrators
+/// see it (admin API, console), and the audit event of the login that started the
+/// session names it.
+pub fn session_ref(session_hash: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"tessera session_ref\0")
+        .chain_update(session_hash)
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
 /// A live session with what the widget shows of its user.
@@ -107,7 +195,7 @@ impl Store {
     /// Stores a new session (group commit, like access tokens).
     pub async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         self.batcher
-            .insert(Insert::Session(session.clone(), None))
+            .insert(Insert::Session(session.clone()))
             .await
             .map(drop)
     }
@@ -118,18 +206,13 @@ impl Store {
         hash: &TimedHash,
         now: Millis,
     ) -> StoreResult<Option<SessionRecord>> {
-        let params = (hash.as_bytes(), now);
-        if let Some(found) = self.direct_row(LIVE_SESSION, params, SessionRecord::from_direct) {
-            return Ok(found);
-        }
-        let found = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, SessionRecord>(LIVE_SESSION)
-                .bind(hash.as_bytes())
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(found)
+        Ok(read_optional!(
+            self,
+            LIVE_SESSION,
+            as SessionRecord,
+            SessionRecord::from_direct,
+            (hash.as_bytes(), now)
+        ))
     }
 
     /// Pushes the idle expiry of a session that was just used, at most once per
@@ -180,30 +263,8 @@ pub struct EndedSession {
     pub user_id: i64,
 }
 
-/// Adds `key: value` to an audit event's detail object.
-fn add_detail(event: &mut NewAuditEvent, key: &str, value: serde_json::Value) {
-    if let serde_json::Value::Object(map) = &mut event.detail {
-        map.insert(key.to_string(), value);
-    }
-}
-
 /// Session changes that are recorded in the audit log, in the same transaction.
 impl Store {
-    /// Stores a session together with the audit event of the login that started it:
-    /// one commit, so a login is never recorded without its session or the reverse.
-    /// The commit is shared with the other logins and tokens of the same moment
-    /// (group commit, `store::batch`), so a flush is paid per batch, not per login.
-    pub async fn create_session_audited(
-        &self,
-        session: &NewSession,
-        event: &NewAuditEvent,
-    ) -> StoreResult<()> {
-        self.batcher
-            .insert(Insert::Session(session.clone(), Some(event.clone())))
-            .await
-            .map(drop)
-    }
-
     /// Ends one session: of `site_id` only when it is given (a site's server can never
     /// end another site's session), of any site when `None` (the browser holding the id
     /// logs itself out). When a session ended, the event `audit_event` makes of it is
@@ -236,7 +297,8 @@ impl Store {
                     .await?,
                 };
             if let Some(ended) = ended {
-                let event = audit_event(ended);
+                let mut event = audit_event(ended);
+                event.set("session_ref", session_ref(hash.as_bytes()).into());
                 audit::insert_query(&event).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
@@ -265,8 +327,8 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             if let Some(user_id) = users.first() {
-                add_detail(&mut event, "user_id", (*user_id).into());
-                add_detail(&mut event, "sessions_ended", users.len().into());
+                event.set("user_id", (*user_id).into());
+                event.set("sessions_ended", users.len().into());
                 audit::insert_query(&event).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
@@ -279,17 +341,7 @@ impl Store {
     pub async fn session_site(&self, hash: &TimedHash, now: Millis) -> StoreResult<Option<i64>> {
         const SESSION_SITE: &str = "SELECT site_id FROM sessions WHERE session_hash = $1 \
                                     AND idle_expires_at > $2 AND expires_at > $2";
-        if let Some(site) = self.direct_row(SESSION_SITE, (hash.as_bytes(), now), |r| r.get(0)) {
-            return Ok(site);
-        }
-        let site = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(SESSION_SITE)
-                .bind(hash.as_bytes())
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(site)
+        Ok(read_optional!(self, SESSION_SITE, scalar i64, (hash.as_bytes(), now)))
     }
 }
 

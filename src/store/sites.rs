@@ -4,7 +4,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{api_keys, on_store, Store, StoreError, StoreResult};
+use super::{api_keys, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 pub use crate::settings::{AccountHandling, SiteSettings};
 
@@ -323,16 +323,7 @@ impl Store {
     pub async fn site_allows_origin(&self, site_id: i64, origin: &str) -> StoreResult<bool> {
         const ALLOWED: &str = "SELECT o.site_id FROM site_origins o \
              JOIN sites s ON s.site_id = o.site_id WHERE o.site_id = $1 AND o.origin = $2 AND s.active";
-        if let Some(found) = self.direct_row(ALLOWED, (site_id, origin), |r| r.get::<_, i64>(0)) {
-            return Ok(found.is_some());
-        }
-        let found = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(ALLOWED)
-                .bind(site_id)
-                .bind(origin)
-                .fetch_optional(pool)
-                .await?
-        });
+        let found = read_optional!(self, ALLOWED, scalar i64, (site_id, origin));
         Ok(found.is_some())
     }
 
@@ -340,15 +331,7 @@ impl Store {
     pub async fn any_site_allows_origin(&self, origin: &str) -> StoreResult<bool> {
         const ALLOWED_ANYWHERE: &str = "SELECT o.site_id FROM site_origins o \
              JOIN sites s ON s.site_id = o.site_id WHERE o.origin = $1 AND s.active LIMIT 1";
-        if let Some(found) = self.direct_row(ALLOWED_ANYWHERE, (origin,), |r| r.get::<_, i64>(0)) {
-            return Ok(found.is_some());
-        }
-        let found = on_store!(self, read, |pool| {
-            sqlx::query_scalar::<_, i64>(ALLOWED_ANYWHERE)
-                .bind(origin)
-                .fetch_optional(pool)
-                .await?
-        });
+        let found = read_optional!(self, ALLOWED_ANYWHERE, scalar i64, (origin,));
         Ok(found.is_some())
     }
 }

@@ -120,18 +120,8 @@ impl UserSession {
     /// A public handle for the session: derived from its stored hash by another hash,
     /// so it reveals neither the session id nor the stored hash, and is stable.
     pub fn session_ref(&self) -> String {
-        session_ref_of(&self.session_hash)
+        super::sessions::session_ref(&self.session_hash)
     }
-}
-
-fn session_ref_of(session_hash: &[u8]) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::new()
-        .chain_update(b"tessera session_ref\0")
-        .chain_update(session_hash)
-        .finalize();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
 /// What one of the changes below did.
@@ -457,9 +447,9 @@ mod tests {
 
     #[test]
     fn session_refs_are_stable_and_differ() {
-        let a = session_ref_of(b"one");
-        assert_eq!(a, session_ref_of(b"one"));
-        assert_ne!(a, session_ref_of(b"two"));
+        let a = crate::store::sessions::session_ref(b"one");
+        assert_eq!(a, crate::store::sessions::session_ref(b"one"));
+        assert_ne!(a, crate::store::sessions::session_ref(b"two"));
         assert_eq!(a.len(), 16);
     }
 

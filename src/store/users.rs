@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, read_optional, Store, StoreResult};
 use crate::clock::Millis;
 
 /// The roles a user can have on a site (SPEC §1); stored as their lower-case names.
@@ -107,7 +107,7 @@ impl User {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct UserRow {
+pub(crate) struct UserRow {
     user_id: i64,
     site_id: i64,
     external_id: Option<String>,
@@ -173,9 +173,11 @@ macro_rules! user_columns {
     };
 }
 
+pub(crate) use user_columns;
+
 pub(crate) const USER_COLUMNS: &str = user_columns!();
 
-const USER_BY_ID: &str = concat!(
+pub(crate) const USER_BY_ID: &str = concat!(
     "SELECT ",
     user_columns!(),
     " FROM users WHERE site_id = $1 AND user_id = $2"
@@ -187,9 +189,13 @@ const USER_BY_EXTERNAL_ID: &str = concat!(
 );
 
 impl UserRow {
+    pub(crate) fn into_user(self) -> User {
+        self.into()
+    }
+
     /// The same row as `sqlx::FromRow`, from a direct SQLite read of `user_columns!()`
     /// (by position: name lookups cost more than the read; a test compares both paths).
-    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             user_id: row.get(0)?,
             site_id: row.get(1)?,
@@ -242,6 +248,55 @@ impl SsoProfile {
     }
 }
 
+/// Creates the user `(site, external_id)` or brings its profile up to date, and
+/// returns it. One atomic `INSERT … ON CONFLICT DO UPDATE`: concurrent first logins of
+/// one user on PostgreSQL serialise on the unique index and all get the same row.
+/// Binds: [`SsoProfile::upsert_values`]; its parameters appear in numeric order, so
+/// SQLite binds them by position too.
+pub(crate) const UPSERT_SSO_PROFILE: &str = concat!(
+    "INSERT INTO users (site_id, external_id, display_name, email, email_key, photo_url, social_data, \
+                        created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+     ON CONFLICT (site_id, external_id) DO UPDATE SET \
+       display_name = excluded.display_name, \
+       email = excluded.email, \
+       email_key = excluded.email_key, \
+       photo_url = CASE WHEN $9 THEN excluded.photo_url ELSE COALESCE(excluded.photo_url, users.photo_url) END, \
+       social_data = CASE WHEN $9 THEN excluded.social_data ELSE COALESCE(excluded.social_data, users.social_data) END, \
+       updated_at = excluded.updated_at \
+     RETURNING ",
+    user_columns!()
+);
+
+/// The values of [`UPSERT_SSO_PROFILE`], in parameter order.
+pub(crate) type UpsertValues<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<String>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Millis,
+    bool,
+);
+
+impl SsoProfile {
+    pub(crate) fn upsert_values(&self, site_id: i64, now: Millis) -> UpsertValues<'_> {
+        (
+            site_id,
+            &self.external_id,
+            &self.display_name,
+            self.email.as_deref(),
+            self.email.as_deref().map(lookup_key),
+            self.photo_url.as_deref(),
+            self.social_data.as_deref(),
+            now,
+            self.replace_all,
+        )
+    }
+}
+
 /// Lower-cased key for case-insensitive lookups of user names and emails.
 pub fn lookup_key(text: &str) -> String {
     text.to_lowercase()
@@ -262,16 +317,8 @@ pub struct NewLocalUser {
 
 impl Store {
     pub async fn get_user(&self, site_id: i64, user_id: i64) -> StoreResult<Option<User>> {
-        if let Some(row) = self.direct_row(USER_BY_ID, (site_id, user_id), UserRow::from_direct) {
-            return Ok(row.map(User::from));
-        }
-        let row = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, UserRow>(USER_BY_ID)
-                .bind(site_id)
-                .bind(user_id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row =
+            read_optional!(self, USER_BY_ID, as UserRow, UserRow::from_direct, (site_id, user_id));
         Ok(row.map(User::from))
     }
 
@@ -280,17 +327,13 @@ impl Store {
         site_id: i64,
         external_id: &str,
     ) -> StoreResult<Option<User>> {
-        let params = (site_id, external_id);
-        if let Some(row) = self.direct_row(USER_BY_EXTERNAL_ID, params, UserRow::from_direct) {
-            return Ok(row.map(User::from));
-        }
-        let row = on_store!(self, read, |pool| {
-            sqlx::query_as::<_, UserRow>(USER_BY_EXTERNAL_ID)
-                .bind(site_id)
-                .bind(external_id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row = read_optional!(
+            self,
+            USER_BY_EXTERNAL_ID,
+            as UserRow,
+            UserRow::from_direct,
+            (site_id, external_id)
+        );
         Ok(row.map(User::from))
     }
 
@@ -330,43 +373,28 @@ impl Store {
         self.save_sso_profile(site_id, profile, now).await
     }
 
-    /// The write half of [`Store::upsert_sso_user`], for callers that have already read
-    /// the user (to refuse a banned or deleted one before touching it). One atomic
-    /// `INSERT … ON CONFLICT DO UPDATE`: concurrent first logins of one user on
-    /// PostgreSQL serialise on the unique index and all get the same row, none fails.
+    /// The write half of [`Store::upsert_sso_user`] (see [`UPSERT_SSO_PROFILE`]); the
+    /// login pipeline runs the same statement inside its commit (`store::logins`).
     pub async fn save_sso_profile(
         &self,
         site_id: i64,
         profile: &SsoProfile,
         now: Millis,
     ) -> StoreResult<User> {
-        let email_key = profile.email.as_deref().map(lookup_key);
-        let replace_all = profile.replace_all;
+        let v = profile.upsert_values(site_id, now);
         let row = on_store!(self, write, |pool| {
-            sqlx::query_as::<_, UserRow>(&format!(
-                "INSERT INTO users (site_id, external_id, display_name, email, email_key, photo_url, social_data, \
-                                    created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-                 ON CONFLICT (site_id, external_id) DO UPDATE SET \
-                   display_name = excluded.display_name, \
-                   email = excluded.email, \
-                   email_key = excluded.email_key, \
-                   photo_url = CASE WHEN $9 THEN excluded.photo_url ELSE COALESCE(excluded.photo_url, users.photo_url) END, \
-                   social_data = CASE WHEN $9 THEN excluded.social_data ELSE COALESCE(excluded.social_data, users.social_data) END, \
-                   updated_at = excluded.updated_at \
-                 RETURNING {USER_COLUMNS}"
-            ))
-            .bind(site_id)
-            .bind(&profile.external_id)
-            .bind(&profile.display_name)
-            .bind(&profile.email)
-            .bind(&email_key)
-            .bind(&profile.photo_url)
-            .bind(&profile.social_data)
-            .bind(now)
-            .bind(replace_all)
-            .fetch_one(pool)
-            .await?
+            sqlx::query_as::<_, UserRow>(UPSERT_SSO_PROFILE)
+                .bind(v.0)
+                .bind(v.1)
+                .bind(v.2)
+                .bind(v.3)
+                .bind(v.4.as_deref())
+                .bind(v.5)
+                .bind(v.6)
+                .bind(v.7)
+                .bind(v.8)
+                .fetch_one(pool)
+                .await?
         });
         Ok(row.into())
     }

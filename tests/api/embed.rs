@@ -194,6 +194,33 @@ async fn tessera_demo_starts_tessera_and_the_demo_site() {
         .await
         .unwrap();
     assert_eq!(config["login_mode"], "cookie");
+    assert_eq!(config["account_handling"]["disable_account_handling"], true);
+    // The /native page: Acme Community lets the platform sign its users in, and the
+    // printed user does sign in there.
+    let native_site = printed["native_site_id"].as_i64().unwrap();
+    let native = client
+        .get(format!("{open}native"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        native.contains(&format!("data-site=\"{native_site}\"")),
+        "{native}"
+    );
+    let signed_in = client
+        .post(format!("{tessera_url}/rest/v1/users/login/password"))
+        .json(&json!({
+            "site_id": native_site,
+            "username": printed["native_username"],
+            "password": printed["native_password"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200, "{:?}", signed_in.text().await);
     assert_eq!(
         client
             .get(format!("{tessera_url}/embed.js"))

@@ -18,3 +18,4 @@ mod store_batch;
 mod store_direct;
 
 mod password;
+mod signin;

@@ -8,6 +8,7 @@ use tessera::secrets::{SecretHash, TimedHash};
 use tessera::store::access_tokens::NewAccessToken;
 use tessera::store::api_keys::LAST_USED_RESOLUTION_MS;
 use tessera::store::audit::{Actor, NewAuditEvent};
+use tessera::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use tessera::store::sessions::{NewSession, SessionKind};
 use tessera::store::users::SsoProfile;
 use tessera::store::Store;
@@ -157,21 +158,65 @@ both_stores! {
         let now = app.clock.now_ms();
         let user_id = sso_user(&app.store, app.site_id, now).await;
         let before = app.store.list_audit(app.site_id, None, 100).await.unwrap().len();
-        let event = || NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login");
         let store = Arc::new(app.store.clone());
-        // In one batch: a good login, and one whose user does not exist.
-        let tasks: Vec<_> = [(0, user_id), (1, 987_654)]
-            .into_iter()
-            .map(|(n, user_id)| {
-                let (store, s, e) = (store.clone(), session(app.site_id, user_id, n, now), event());
-                tokio::spawn(async move { store.create_session_audited(&s, &e).await })
+        // In one batch: two logins whose sessions have the same id, so the second
+        // session's insert fails; its audit event must not be written either.
+        let tasks: Vec<_> = (0..2)
+            .map(|n| {
+                let login = NewLogin {
+                    site_id: app.site_id,
+                    user: LoginUser::Existing { user_id },
+                    at: now,
+                    session: Some(session(app.site_id, user_id, 0, now)),
+                    event: NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login")
+                        .with_detail(serde_json::json!({ "n": n })),
+                    by_user: true,
+                    policy: tessera::signin::policy::refusal_reason,
+                };
+                let store = store.clone();
+                tokio::spawn(async move { store.commit_login(login).await })
             })
             .collect();
         let outcomes: Vec<_> = futures_util::future::join_all(tasks).await.into_iter().map(|t| t.unwrap()).collect();
-        assert!(outcomes[0].is_ok());
-        assert!(outcomes[1].as_ref().unwrap_err().is_foreign_key_violation());
-        let after = app.store.list_audit(app.site_id, None, 100).await.unwrap().len();
-        assert_eq!(after, before + 1, "only the good login's event");
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(LoginOutcome::Admitted(_)))).count(), 1, "{outcomes:?}");
+        let failed = outcomes.iter().find_map(|o| o.as_ref().err()).expect("one login fails");
+        assert!(failed.is_unique_violation(), "{failed}");
+        let events = app.store.list_audit(app.site_id, None, 100).await.unwrap();
+        assert_eq!(events.len(), before + 1, "only the good login's event");
+        assert_eq!(events[0].actor, format!("user:{user_id}"));
+        assert_eq!(events[0].user_id, Some(user_id));
         assert!(app.store.find_session(&TimedHash::of("session-0"), now).await.unwrap().is_some());
+    }
+
+    async fn a_refused_login_writes_its_refusal_and_nothing_else(app) {
+        let now = app.clock.now_ms();
+        let user_id = sso_user(&app.store, app.site_id, now).await;
+        app.store.set_user_active(app.site_id, user_id, false, now, &Actor::Cli).await.unwrap();
+        let profile = SsoProfile {
+            external_id: "u1".into(),
+            display_name: "Changed".into(),
+            email: None,
+            photo_url: None,
+            social_data: None,
+            replace_all: false,
+        };
+        let login = NewLogin {
+            site_id: app.site_id,
+            user: LoginUser::Profile(profile),
+            at: now,
+            session: Some(session(app.site_id, user_id, 7, now)),
+            event: NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login"),
+            by_user: false,
+            policy: tessera::signin::policy::refusal_reason,
+        };
+        let outcome = app.store.commit_login(login).await.unwrap();
+        let LoginOutcome::Refused { user, site_active } = outcome else { panic!("{outcome:?}") };
+        assert!(site_active && !user.active);
+        assert!(app.store.find_session(&TimedHash::of("session-7"), now).await.unwrap().is_none());
+        let stored = app.store.get_user(app.site_id, user_id).await.unwrap().unwrap();
+        assert_ne!(stored.display_name, "Changed", "a refused user is not touched");
+        let events = app.store.list_audit(app.site_id, None, 1).await.unwrap();
+        assert_eq!(events[0].outcome, "failure");
+        assert_eq!(events[0].detail.0["reason"], "user_inactive");
     }
 }

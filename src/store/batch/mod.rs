@@ -1,5 +1,5 @@
-//! Group commit for the hottest inserts (access tokens, sessions and their login
-//! audit events).
+//! Group commit for the hottest writes: access tokens, logins (profile change, session
+//! and audit event, see `store::logins`) and the audit events of failed logins.
 //!
 //! Issuing a token or starting a session is one small insert, but a commit costs
 //! far more than the insert itself (on SQLite every commit rewrites the touched
@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::access_tokens::NewAccessToken;
 use super::api_keys::LAST_USED_RESOLUTION_MS;
 use super::audit::NewAuditEvent;
+use super::logins::{LoginOutcome, NewLogin};
 use super::sessions::NewSession;
 use super::{Backend, StoreError};
 use crate::clock::Millis;
@@ -56,12 +57,22 @@ const RECORD_KEY_USE: &str = "UPDATE api_keys SET last_used_at = $1 \
 pub(crate) enum Insert {
     /// Written only if its API key matches; see the module documentation.
     AccessToken(NewAccessToken),
-    /// A session, with the audit event of the login that started it (same commit).
-    Session(NewSession, Option<NewAuditEvent>),
+    /// A session alone (its login recorded elsewhere; tests and tools).
+    Session(NewSession),
+    /// A login: decided and written in the batch's transaction (`store::logins`).
+    Login(Box<NewLogin>),
+    /// An audit event alone (a failed login).
+    Audit(NewAuditEvent),
 }
 
-/// Whether the row was written (false: a token whose key did not match).
-type Reply = oneshot::Sender<Result<bool, StoreError>>;
+/// What became of one queued write.
+pub(crate) enum Written {
+    /// Whether the row was inserted (false: a token whose key did not match).
+    Inserted(bool),
+    Login(Box<LoginOutcome>),
+}
+
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
 /// Handle to the writer; the writer ends when every handle is dropped.
 #[derive(Clone)]
@@ -93,9 +104,8 @@ impl WriteBatcher {
         Self { queue }
     }
 
-    /// Queues one insert and waits until it is committed; false when it was not
-    /// written because its condition did not hold.
-    pub(crate) async fn insert(&self, row: Insert) -> Result<bool, StoreError> {
+    /// Queues one write and waits until it is committed.
+    async fn write(&self, row: Insert) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send((row, reply))
@@ -104,6 +114,23 @@ impl WriteBatcher {
         answer
             .await
             .map_err(|_| StoreError::Corrupt("the write batcher dropped a write".into()))?
+    }
+
+    /// Queues one insert and waits until it is committed; false when it was not
+    /// written because its condition did not hold.
+    pub(crate) async fn insert(&self, row: Insert) -> Result<bool, StoreError> {
+        match self.write(row).await? {
+            Written::Inserted(written) => Ok(written),
+            Written::Login(_) => Err(StoreError::Corrupt("a login answered an insert".into())),
+        }
+    }
+
+    /// Queues a login and waits until it is committed (`store::logins`).
+    pub(crate) async fn login(&self, login: NewLogin) -> Result<LoginOutcome, StoreError> {
+        match self.write(Insert::Login(Box::new(login))).await? {
+            Written::Login(outcome) => Ok(*outcome),
+            Written::Inserted(_) => Err(StoreError::Corrupt("an insert answered a login".into())),
+        }
     }
 }
 

@@ -6,12 +6,14 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use tokio::sync::mpsc;
 
-use super::{note_use, Insert, KeyUses, Reply, MAX_BATCH, RECORD_KEY_USE};
+use super::{note_use, Insert, KeyUses, Reply, Written, MAX_BATCH, RECORD_KEY_USE};
 use crate::clock::Millis;
 use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::NewAuditEvent;
+use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::NewSession;
+use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
 use crate::store::{on_store, Backend, StoreError};
 
 pub(super) async fn run(backend: Backend, mut receiver: mpsc::Receiver<(Insert, Reply)>) {
@@ -32,7 +34,10 @@ pub(super) async fn run(backend: Backend, mut receiver: mpsc::Receiver<(Insert, 
             // others: fall back to one transaction per row, each caller its own answer.
             Err(_) => {
                 for (row, reply) in batch.drain(..) {
-                    let written = store.write_all(&[&row]).await.map(|w| w[0]);
+                    let written = store
+                        .write_all(&[&row])
+                        .await
+                        .and_then(|mut w| w.pop().ok_or_else(lost));
                     let _ = reply.send(written);
                 }
             }
@@ -40,42 +45,52 @@ pub(super) async fn run(backend: Backend, mut receiver: mpsc::Receiver<(Insert, 
     }
 }
 
+fn lost() -> StoreError {
+    StoreError::Corrupt("the write batcher lost a row".into())
+}
+
 struct Batch<'a> {
     backend: &'a Backend,
     key_uses: KeyUses,
 }
+
+/// A login's user as the batch's transaction read it, and its site's state.
+type Decided = (User, bool);
 
 impl Batch<'_> {
     fn backend(&self) -> &Backend {
         self.backend
     }
 
-    /// Writes the rows in one transaction; for each row, whether it was written.
-    async fn write_all(&mut self, rows: &[&Insert]) -> Result<Vec<bool>, StoreError> {
+    /// Writes the rows in one transaction; for each row, what became of it.
+    async fn write_all(&mut self, rows: &[&Insert]) -> Result<Vec<Written>, StoreError> {
         let tokens: Vec<&NewAccessToken> = rows
             .iter()
             .filter_map(|r| match r {
                 Insert::AccessToken(t) => Some(t),
-                Insert::Session(..) => None,
+                _ => None,
             })
             .collect();
-        let sessions: Vec<&NewSession> = rows
+        let logins: Vec<&NewLogin> = rows
             .iter()
             .filter_map(|r| match r {
-                Insert::Session(s, _) => Some(s),
-                Insert::AccessToken(_) => None,
+                Insert::Login(login) => Some(&**login),
+                _ => None,
             })
             .collect();
-        let events: Vec<&NewAuditEvent> = rows
-            .iter()
-            .filter_map(|r| match r {
-                Insert::Session(_, event) => event.as_ref(),
-                Insert::AccessToken(_) => None,
-            })
-            .collect();
+        let mut sessions: Vec<NewSession> = Vec::new();
+        let mut events: Vec<NewAuditEvent> = Vec::new();
+        for row in rows {
+            match row {
+                Insert::Session(s) => sessions.push(s.clone()),
+                Insert::Audit(e) => events.push(e.clone()),
+                Insert::AccessToken(_) | Insert::Login(_) => {}
+            }
+        }
         let mut inserted: Vec<IssuedToken> = Vec::new();
+        let mut outcomes: Vec<LoginOutcome> = Vec::with_capacity(logins.len());
         on_store!(self, write, |pool| {
-            if sessions.is_empty() {
+            if sessions.is_empty() && events.is_empty() && logins.is_empty() {
                 // One statement is a transaction of its own: one round trip to the
                 // database instead of three, and tokens are most of what is written.
                 inserted = token_insert(&tokens)
@@ -90,41 +105,117 @@ impl Batch<'_> {
                         .fetch_all(&mut *tx)
                         .await?;
                 }
-                // Not empty: a batch without sessions took the branch above.
-                let mut insert =
-                    QueryBuilder::new(crate::store::sessions::session_insert_columns!());
-                insert.push_values(&sessions, |mut row, s| {
-                    row.push_bind(s.hash.as_bytes())
-                        .push_bind(s.site_id)
-                        .push_bind(s.user_id)
-                        .push_bind(s.kind.as_str())
-                        .push_bind(s.created_at)
-                        .push_bind(s.created_at)
-                        .push_bind(s.idle_expires_at)
-                        .push_bind(s.expires_at)
-                        .push_bind(s.reverify_at)
-                        .push_bind(s.client_ip.as_deref());
-                });
-                insert.build().execute(&mut *tx).await?;
+                // Logins: the users as this transaction sees them (profile changes
+                // first, each in a savepoint so that a refusal undoes it), then one
+                // decision each.
+                let mut decided: HashMap<usize, Decided> = HashMap::new();
+                let existing: Vec<(usize, i64)> = logins
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, l)| match l.user {
+                        LoginUser::Existing { user_id } => Some((i, user_id)),
+                        LoginUser::Profile(_) => None,
+                    })
+                    .collect();
+                let mut site_ids: Vec<i64> = logins.iter().map(|l| l.site_id).collect();
+                site_ids.sort_unstable();
+                site_ids.dedup();
+                let mut sites: HashMap<i64, bool> = HashMap::new();
+                if !site_ids.is_empty() {
+                    let mut query =
+                        QueryBuilder::new("SELECT site_id, active FROM sites WHERE site_id IN (");
+                    let mut list = query.separated(", ");
+                    for id in &site_ids {
+                        list.push_bind(*id);
+                    }
+                    query.push(")");
+                    let found: Vec<(i64, bool)> =
+                        query.build_query_as().fetch_all(&mut *tx).await?;
+                    sites.extend(found);
+                }
+                if !existing.is_empty() {
+                    let mut query = QueryBuilder::new(concat!(
+                        "SELECT ",
+                        crate::store::users::user_columns!(),
+                        " FROM users WHERE user_id IN ("
+                    ));
+                    let mut list = query.separated(", ");
+                    for (_, id) in &existing {
+                        list.push_bind(*id);
+                    }
+                    query.push(")");
+                    let found: Vec<UserRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+                    let mut by_id: HashMap<i64, User> = found
+                        .into_iter()
+                        .map(|r| {
+                            let u = r.into_user();
+                            (u.user_id, u)
+                        })
+                        .collect();
+                    for (i, user_id) in existing {
+                        // Gone meanwhile (never: users are marked deleted, not removed).
+                        let user = by_id.remove(&user_id).ok_or_else(|| {
+                            StoreError::Corrupt(format!("user {user_id} of a login is missing"))
+                        })?;
+                        let active = sites.get(&user.site_id).copied().unwrap_or(false);
+                        decided.insert(i, (user, active));
+                    }
+                }
+                let mut refused: Vec<bool> = vec![false; logins.len()];
+                for (i, login) in logins.iter().enumerate() {
+                    let (user, site_active) = match &login.user {
+                        LoginUser::Profile(profile) => {
+                            let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+                            let v = profile.upsert_values(login.site_id, login.at);
+                            let row: UserRow = sqlx::query_as(UPSERT_SSO_PROFILE)
+                                .bind(v.0)
+                                .bind(v.1)
+                                .bind(v.2)
+                                .bind(v.3)
+                                .bind(v.4.as_deref())
+                                .bind(v.5)
+                                .bind(v.6)
+                                .bind(v.7)
+                                .bind(v.8)
+                                .fetch_one(&mut *savepoint)
+                                .await?;
+                            let user = row.into_user();
+                            let active = sites.get(&user.site_id).copied().unwrap_or(false);
+                            if (login.policy)(&user, active, login.at).is_some() {
+                                // A refused user is not touched.
+                                savepoint.rollback().await?;
+                            } else {
+                                savepoint.commit().await?;
+                            }
+                            (user, active)
+                        }
+                        LoginUser::Existing { .. } => decided.remove(&i).ok_or_else(lost)?,
+                    };
+                    let (reason, event, session) = login.decide(&user, site_active);
+                    refused[i] = reason.is_some();
+                    events.push(event);
+                    sessions.extend(session);
+                    outcomes.push(match reason {
+                        None => LoginOutcome::Admitted(user),
+                        Some(_) => LoginOutcome::Refused { user, site_active },
+                    });
+                }
+                if !sessions.is_empty() {
+                    let mut insert =
+                        QueryBuilder::new(crate::store::sessions::session_insert_columns!());
+                    insert.push_values(&sessions, |mut row, s| s.push_values(&mut row));
+                    insert.build().execute(&mut *tx).await?;
+                }
                 if !events.is_empty() {
                     let mut insert =
                         QueryBuilder::new(crate::store::audit::audit_insert_columns!());
-                    insert.push_values(&events, |mut row, e| {
-                        row.push_bind(e.site_id)
-                            .push_bind(e.at)
-                            .push_bind(e.actor.as_str())
-                            .push_bind(e.action)
-                            .push_bind(e.outcome.as_str())
-                            .push_bind(e.client_ip.as_deref())
-                            .push_bind(e.detail.to_string())
-                            .push_bind(e.user_id());
-                    });
+                    insert.push_values(&events, |mut row, e| e.push_values(&mut row));
                     insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }
         });
-        self.outcome(rows, inserted).await
+        self.outcome(rows, inserted, outcomes).await
     }
 
     /// For each row, whether it was written; and the use of each key that issued a
@@ -133,7 +224,8 @@ impl Batch<'_> {
         &mut self,
         rows: &[&Insert],
         inserted: Vec<IssuedToken>,
-    ) -> Result<Vec<bool>, StoreError> {
+        logins: Vec<LoginOutcome>,
+    ) -> Result<Vec<Written>, StoreError> {
         let mut used: HashMap<i64, Millis> = HashMap::new();
         let mut issued: HashSet<Vec<u8>> = HashSet::with_capacity(inserted.len());
         for (token_hash, key_id, issued_at) in inserted {
@@ -146,13 +238,17 @@ impl Batch<'_> {
                 tracing::warn!(error = %e, key_id, "could not record an API key's last use");
             }
         }
-        Ok(rows
-            .iter()
+        let mut logins = logins.into_iter();
+        rows.iter()
             .map(|row| match row {
-                Insert::AccessToken(t) => issued.contains(t.hash.as_bytes()),
-                Insert::Session(..) => true,
+                Insert::AccessToken(t) => Ok(Written::Inserted(issued.contains(t.hash.as_bytes()))),
+                Insert::Session(_) | Insert::Audit(_) => Ok(Written::Inserted(true)),
+                Insert::Login(_) => logins
+                    .next()
+                    .map(|o| Written::Login(Box::new(o)))
+                    .ok_or_else(lost),
             })
-            .collect())
+            .collect()
     }
 
     async fn record_key_use(&self, key_id: i64, at: Millis) -> Result<(), StoreError> {

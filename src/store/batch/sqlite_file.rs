@@ -14,12 +14,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, Mutex};
 
-use super::{note_use, Insert, KeyUses, Reply, MAX_BATCH, RECORD_KEY_USE};
+use super::{note_use, Insert, KeyUses, Reply, Written, MAX_BATCH, RECORD_KEY_USE};
 use crate::clock::Millis;
 use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
-use crate::store::audit::NewAuditEvent;
-use crate::store::sessions::NewSession;
+use crate::store::audit::{NewAuditEvent, AUDIT_INSERT_SQLITE};
+use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
+use crate::store::sessions::{NewSession, SESSION_INSERT_SQLITE};
+use crate::store::users::{UserRow, UPSERT_SSO_PROFILE, USER_BY_ID};
 use crate::store::StoreError;
 
 /// How long a commit waits for another process's write before failing.
@@ -36,15 +38,8 @@ const INSERT_TOKEN: &str = "INSERT INTO access_tokens \
      (token_hash, site_id, key_id, scope, issued_at, expires_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-const INSERT_SESSION: &str = concat!(
-    crate::store::sessions::session_insert_columns!(),
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)"
-);
-
-const INSERT_EVENT: &str = concat!(
-    crate::store::audit::audit_insert_columns!(),
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-);
+/// Whether a site is active, read once per site and batch by a login's decision.
+const SITE_ACTIVE: &str = "SELECT active FROM sites WHERE site_id = ?1";
 
 type Queue = mpsc::Receiver<(Insert, Reply)>;
 
@@ -133,15 +128,24 @@ fn write(
     connection: &mut Connection,
     batch: &[(Insert, Reply)],
     key_uses: &mut KeyUses,
-) -> rusqlite::Result<Vec<rusqlite::Result<bool>>> {
+) -> rusqlite::Result<Vec<rusqlite::Result<Written>>> {
     let mut tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut keys = MatchingKeys::default();
+    let mut sites: HashMap<i64, bool> = HashMap::new();
     let mut used: HashMap<i64, Millis> = HashMap::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (row, _) in batch {
         outcomes.push(match row {
-            Insert::AccessToken(token) => issue(&tx, token, &mut keys, &mut used),
-            Insert::Session(session, event) => start(&mut tx, session, event.as_ref()),
+            Insert::AccessToken(token) => {
+                issue(&tx, token, &mut keys, &mut used).map(Written::Inserted)
+            }
+            Insert::Session(session) => {
+                insert_session(&tx, session).map(|()| Written::Inserted(true))
+            }
+            Insert::Audit(event) => insert_event(&tx, event).map(|()| Written::Inserted(true)),
+            Insert::Login(login) => {
+                log_in(&mut tx, login, &mut sites).map(|o| Written::Login(Box::new(o)))
+            }
         });
     }
     for (key_id, at) in key_uses.due(used) {
@@ -201,38 +205,62 @@ fn issue(
     Ok(true)
 }
 
-/// Inserts the session and its audit event, both or neither.
-fn start(
+fn insert_session(tx: &Connection, session: &NewSession) -> rusqlite::Result<()> {
+    tx.prepare_cached(SESSION_INSERT_SQLITE)?
+        .execute(session.values())
+        .map(drop)
+}
+
+fn insert_event(tx: &Connection, event: &NewAuditEvent) -> rusqlite::Result<()> {
+    tx.prepare_cached(AUDIT_INSERT_SQLITE)?
+        .execute(event.values())
+        .map(drop)
+}
+
+/// A login (`store::logins`): the profile change, the decision on the user as this
+/// transaction sees it, then the session and event, or the refusal alone.
+fn log_in(
     tx: &mut Transaction<'_>,
-    session: &NewSession,
-    event: Option<&NewAuditEvent>,
-) -> rusqlite::Result<bool> {
+    login: &NewLogin,
+    sites: &mut HashMap<i64, bool>,
+) -> rusqlite::Result<LoginOutcome> {
     let savepoint = tx.savepoint()?;
-    savepoint.prepare_cached(INSERT_SESSION)?.execute((
-        session.hash.as_bytes(),
-        session.site_id,
-        session.user_id,
-        session.kind.as_str(),
-        session.created_at,
-        session.idle_expires_at,
-        session.expires_at,
-        session.reverify_at,
-        session.client_ip.as_deref(),
-    ))?;
-    if let Some(event) = event {
-        savepoint.prepare_cached(INSERT_EVENT)?.execute((
-            event.site_id,
-            event.at,
-            event.actor.as_str(),
-            event.action,
-            event.outcome.as_str(),
-            event.client_ip.as_deref(),
-            event.detail.to_string(),
-            event.user_id(),
-        ))?;
+    let row = match &login.user {
+        LoginUser::Profile(profile) => savepoint.prepare_cached(UPSERT_SSO_PROFILE)?.query_row(
+            profile.upsert_values(login.site_id, login.at),
+            UserRow::from_direct,
+        )?,
+        LoginUser::Existing { user_id } => savepoint
+            .prepare_cached(USER_BY_ID)?
+            .query_row((login.site_id, user_id), UserRow::from_direct)?,
+    };
+    let user = row.into_user();
+    let site_active = match sites.get(&login.site_id) {
+        Some(active) => *active,
+        None => {
+            let active = savepoint
+                .prepare_cached(SITE_ACTIVE)?
+                .query_row([login.site_id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(false);
+            sites.insert(login.site_id, active);
+            active
+        }
+    };
+    let (refused, event, session) = login.decide(&user, site_active);
+    if refused.is_some() {
+        // A refused user is not touched: the profile change is undone (the savepoint
+        // rolls back when dropped), only the refusal is recorded.
+        drop(savepoint);
+        insert_event(tx, &event)?;
+        return Ok(LoginOutcome::Refused { user, site_active });
     }
+    if let Some(session) = &session {
+        insert_session(&savepoint, session)?;
+    }
+    insert_event(&savepoint, &event)?;
     savepoint.commit()?;
-    Ok(true)
+    Ok(LoginOutcome::Admitted(user))
 }
 
 /// The same failure for every caller of a batch that failed as a whole.

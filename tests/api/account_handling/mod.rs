@@ -2,6 +2,7 @@
 //! user's own profile change, and the widget's password sign-in endpoint.
 
 mod config;
+mod login;
 mod profile;
 
 use serde_json::Value;

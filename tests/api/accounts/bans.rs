@@ -120,7 +120,7 @@ both_stores! {
             assert_eq!(e.site_id, Some(app.site_id));
         }
         let failed = events.iter().find(|e| e.outcome == "failure").unwrap();
-        assert_eq!(failed.detail.0["refused"], "banned");
+        assert_eq!(failed.detail.0["reason"], "user_banned");
         let by_id = events.iter().find(|e| e.action == "user.logout" && e.detail.0["by"] == "id").unwrap();
         assert_eq!(by_id.detail.0["sessions_ended"], 1);
         // Session ids never appear in the audit log.

@@ -99,7 +99,7 @@ both_stores! {
         assert_eq!(gone["status"], "deleted");
         assert_eq!((gone["username"].clone(), gone["email"].clone(), gone["display_name"].clone()),
                    (Value::Null, Value::Null, json!("")), "the profile is erased");
-        assert_eq!(jwt_status(&app, &fresh).await.0, 401);
+        assert_eq!(jwt_status(&app, &fresh).await.0, 403, "user_deleted");
         let (status, body) = api.patch(&format!("/users/{user_id}"), json!({"active": true})).await;
         assert_error(status, &body, 409, "conflict");
         // The id is never reused.

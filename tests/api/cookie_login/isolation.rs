@@ -35,7 +35,7 @@ both_stores! {
         assert_eq!(failures, 5, "shed requests are counted in metrics, not audited one by one");
         let metrics = app.client.get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains(r#"tessera_logins_total{outcome="cookie_shed"} 3"#), "{metrics}");
-        assert!(metrics.contains(r#"tessera_logins_total{outcome="cookie_unavailable"} 5"#), "{metrics}");
+        assert!(metrics.contains(r#"tessera_logins_total{outcome="cookie_verification_unavailable"} 5"#), "{metrics}");
 
         // Other sites are unaffected.
         let other = app.store.create_site("Other", &[], app.clock.now_ms(), &Actor::Cli).await.unwrap();

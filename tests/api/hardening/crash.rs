@@ -2,7 +2,7 @@
 //! and token revocations loses nothing it acknowledged and revives nothing it ended.
 //! Each store gets three kills of a real `tessera serve` process, ~1.5 s of load each.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -226,6 +226,56 @@ async fn verify(base: &str, site: &str, key: &str, ledger: &Ledger) {
     }
 }
 
+/// In the store itself: no session without the audit event of its login, and no
+/// login's event without its session (still there, or ended by a recorded logout).
+async fn sessions_match_their_events(url: &str, site: &str) {
+    let store = tessera::store::Store::connect(url, &tessera::store::PoolSizes::default())
+        .await
+        .unwrap();
+    let site_id: i64 = site.parse().unwrap();
+    let mut events = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_audit(site_id, before, 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.event_id);
+        events.extend(page);
+    }
+    let refs = |action: &str| -> HashSet<String> {
+        events
+            .iter()
+            .filter(|e| e.action == action && e.outcome == "success")
+            .filter_map(|e| e.detail.0["session_ref"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (logins, logouts) = (refs("user.login"), refs("user.logout"));
+    let users: HashSet<i64> = events
+        .iter()
+        .filter(|e| e.action == "user.login")
+        .filter_map(|e| e.user_id)
+        .collect();
+    let mut live = HashSet::new();
+    for user_id in users {
+        for session in store.user_sessions(site_id, user_id, 0).await.unwrap() {
+            live.insert(session.session_ref());
+        }
+    }
+    assert!(!logins.is_empty());
+    for session in &live {
+        assert!(
+            logins.contains(session),
+            "a session without its login's audit event"
+        );
+    }
+    for login in &logins {
+        assert!(
+            live.contains(login) || logouts.contains(login),
+            "a login's audit event without its session"
+        );
+    }
+    store.close().await;
+}
+
 both_databases! {
     async fn sigkill_under_load_loses_and_revives_nothing_acknowledged(db) {
         let listen = format!("127.0.0.1:{}", free_port());
@@ -251,6 +301,7 @@ both_databases! {
             let acknowledged = snapshot.sessions.values().filter(|f| **f != Fate::Unknown).count();
             assert!(acknowledged > 0, "round {round}: no load got through");
             verify(&node.base, &site, &key, &snapshot).await;
+            sessions_match_their_events(&db.url, &site).await;
         }
         sigkill(&mut node).await;
     }

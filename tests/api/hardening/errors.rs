@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/rest/v1/session/logout", "OPTIONS,POST"),
     ("/rest/v1/session/profile", "OPTIONS,PATCH"),
     ("/rest/v1/users/login/cookie", "OPTIONS,POST"),
+    ("/rest/v1/users/login/password", "OPTIONS,POST"),
     ("/api/v1/authenticate", "POST"),
     ("/api/v1/authenticate/user", "GET,HEAD"),
     ("/api/v1/refresh", "POST"),

@@ -174,7 +174,7 @@ both_databases! {
         // The other site's password does not open the default site's account.
         login(&app, &[("username", "alice"), ("password", other_password)]).await.assert_error(401, "invalid_credentials");
         login(&app, &[("username", "alice"), ("password", PASSWORD), ("site_id", "999")]).await
-            .assert_error(400, "site_id does not name an active site");
+            .assert_error(400, "site_id does not name a site");
         app.stop().await;
 
         // Without a default site, a request naming none is a 400.
@@ -237,11 +237,11 @@ both_databases! {
         me(&app, &ivy_token).await.assert_error(403, "user_inactive");
         post_token(&app, "/api/v1/refresh", &ivy_token).await.assert_error(403, "user_inactive");
 
-        // A deleted user's token is simply invalid.
+        // A deleted user's token is refused like every login of a deleted user.
         let dora = create_user(&app, 1, "dora", None, PASSWORD).await;
         let dora_token = token_for(&app, "dora", PASSWORD).await;
         sql(&db, &format!("UPDATE users SET deleted = TRUE WHERE user_id = {dora}")).await;
-        me(&app, &dora_token).await.assert_error(401, "token_invalid");
+        me(&app, &dora_token).await.assert_error(403, "user_deleted");
         app.stop().await;
     }
 }
