@@ -129,6 +129,10 @@ both_stores! {
     }
 }
 
+async fn page_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// `tessera demo`: both servers start, the printed URL serves the demo, SIGTERM stops
 /// it and removes its temporary database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,14 +174,7 @@ async fn tessera_demo_starts_tessera_and_the_demo_site() {
     let home = client.get(open).send().await.unwrap();
     assert_eq!(home.status(), 200);
     assert!(home.text().await.unwrap().contains("Acme News"));
-    let page = client
-        .get(format!("{open}cookie"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, format!("{open}cookie")).await;
     assert!(
         page.contains(&format!("src=\"{tessera_url}/embed.js\"")),
         "{page}"
@@ -198,14 +195,7 @@ async fn tessera_demo_starts_tessera_and_the_demo_site() {
     // The /native page: Acme Community lets the platform sign its users in, and the
     // printed user does sign in there.
     let native_site = printed["native_site_id"].as_i64().unwrap();
-    let native = client
-        .get(format!("{open}native"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let native = page_text(&client, format!("{open}native")).await;
     assert!(
         native.contains(&format!("data-site=\"{native_site}\"")),
         "{native}"
