@@ -170,6 +170,9 @@ both_stores! {
             let error = answer.assert_error(400, "invalid_request");
             assert!(error["error_description"].as_str().unwrap().contains(needle), "{body}: {error}");
         }
+        // A site id that names no site: readable by any site's page, to stop trying.
+        let unknown = sign_in(&app, &json!({"site_id": 999_999, "username": "ada", "password": PASSWORD})).await;
+        assert_eq!(unknown.headers["access-control-allow-origin"], MY_ORIGIN);
         let bad_json = app.client.post(app.url("/rest/v1/users/login/password"))
             .header("content-type", "application/json").body("{\"site_id\":").send().await.unwrap();
         Answer::of(bad_json).await.assert_error(400, "invalid_request");
