@@ -8,6 +8,7 @@
 //! - [`settings`]: what a site's admin sets, shared by the store, flows and admin side.
 //! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
+//! - [`profile`]: the rules of a user's profile fields, shared by every flow that sets them.
 //! - [`embed`]: the embed script, its public site configuration and the demo.
 //! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
 //! - [`console`]: the admin console, server-rendered HTML over the same layer (SPEC §7.3).
@@ -29,6 +30,7 @@ pub mod oauth2;
 pub mod openapi;
 pub mod ops;
 pub mod password;
+pub mod profile;
 pub mod purge;
 pub mod secrets;
 pub mod sessions;
