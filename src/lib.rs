@@ -12,6 +12,7 @@
 //! - [`jose`], [`token_login`]: what both token logins share (strict JWS reading, the
 //!   replay cache, the answer).
 //! - [`password`]: password login with JWT, Faveo-compatible (SPEC §4).
+//! - [`profile`]: the rules of a user's profile fields, shared by every flow that sets them.
 //! - [`embed`]: the embed script, its public site configuration and the demo.
 //! - [`admin`]: the admin service layer and the admin JSON API (SPEC §7.2).
 //! - [`console`]: the admin console, server-rendered HTML over the same layer (SPEC §7.3).
@@ -35,6 +36,7 @@ pub mod oauth2;
 pub mod openapi;
 pub mod ops;
 pub mod password;
+pub mod profile;
 pub mod purge;
 pub mod secrets;
 pub mod sessions;

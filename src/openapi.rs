@@ -51,6 +51,8 @@ pub struct FaveoErrorSchema {
         crate::accounts::logout::logout,
         crate::sessions::lookup::lookup,
         crate::sessions::logout::logout,
+        crate::sessions::profile::change_profile,
+        crate::password::session_login::login_password_session,
         crate::admin::api::site::get_site,
         crate::admin::api::site::patch_site,
         crate::admin::api::site::test_cookie_login,
@@ -86,7 +88,7 @@ pub struct FaveoErrorSchema {
         (name = "embed", description = "The embed script and its public site configuration"),
         (name = "accounts", description = "Site servers sign their users in and out (bearer token, scope accounts)"),
         (name = "admin", description = "The admin API of one site (bearer token, scope admin)"),
-        (name = "sessions", description = "Session lookup and logout for browsers (X-Tessera-Session header, CORS for the site's origins)"),
+        (name = "sessions", description = "Session lookup, logout and profile change for browsers (X-Tessera-Session header, CORS for the site's origins)"),
     )
 )]
 struct ApiDoc;

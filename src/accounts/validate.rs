@@ -4,9 +4,10 @@
 use crate::http::form::Params;
 use crate::http::ApiError;
 use crate::oauth2::error::invalid_request;
+use crate::profile;
 use crate::store::users::SsoProfile;
 
-/// Longest `id`, `name` and `email`, in characters (Unicode scalar values).
+/// Longest `id` and `email`, in characters (Unicode scalar values).
 pub const MAX_CHARS: usize = 255;
 
 /// Values that a site's template emits when it has no user id; never a real id.
@@ -43,22 +44,12 @@ pub fn external_id(params: &Params) -> Result<String, ApiError> {
     Ok(id.to_string())
 }
 
-/// The display name: 1–255 characters after trimming, no control characters; trimmed.
+/// The display name (SPEC §3.1, the rule of [`profile::display_name`]); trimmed.
 pub fn display_name(params: &Params) -> Result<String, ApiError> {
     let raw = params
         .get("name")
         .ok_or_else(|| invalid_request("name is required"))?;
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(invalid_request("name must not be blank"));
-    }
-    if name.chars().count() > MAX_CHARS {
-        return Err(invalid_request("name must be at most 255 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(invalid_request("name must not contain control characters"));
-    }
-    Ok(name.to_string())
+    profile::display_name(raw).map_err(|problem| invalid_request(format!("name {problem}")))
 }
 
 /// The optional email: at most 255 characters, shaped like `local@domain`; trimmed.

@@ -1,5 +1,6 @@
 //! `tessera demo`: Tessera and the Acme demo customer site on two localhost ports,
-//! wired together (cookie login and server-side login), ready to open in a browser.
+//! wired together (cookie login, server-side login, and the platform's own sign-in on
+//! a second site), ready to open in a browser.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,11 +97,14 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
         role: Some(Role::Admin),
     };
     crate::admin::users::create(&super::ctx(&store, created.site_id), &admin, None).await?;
+    // The `/native` page's site, where the platform signs users in (SPEC §6.1).
+    let native = demo::native::create_native_site(&store, &site_url, SystemClock.now_ms()).await?;
     let demo_site = DemoSite::new(DemoConfig {
         tessera_url: tessera_url.clone(),
         site_id: created.site_id,
         api_key: created.api_key.clone(),
         public_url: site_url.clone(),
+        native_site_id: Some(native.site_id),
     });
 
     let state = AppState::new(store.clone(), config, Arc::new(SystemClock));
@@ -124,6 +128,9 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
             "console": format!("{tessera_url}/admin"),
             "admin_username": "admin",
             "admin_password": admin_password,
+            "native_site_id": native.site_id,
+            "native_username": native.username,
+            "native_password": native.password.expose_secret(),
         }),
         || {
             format!(
@@ -131,9 +138,12 @@ pub async fn run(args: DemoArgs, database_url: Option<String>, out: &Output) -> 
                  Acme News (demo customer site): {site_url}/  (users ada, grace, mallory; any password)\n  \
                  Tessera:                        {tessera_url}/  (Site ID {site}, embed script {tessera_url}/embed.js)\n  \
                  API key of the demo site:       {key}\n  \
-                 Admin console:                  {tessera_url}/admin  (Site ID {site}, user admin, password {admin_password})\n\nPress Ctrl-C to stop.",
+                 Admin console:                  {tessera_url}/admin  (Site ID {site}, user admin, password {admin_password})\n  \
+                 Native sign-in (Acme Community): {site_url}/native  (user {native_user}, password {native_password})\n\nPress Ctrl-C to stop.",
                 site = created.site_id,
                 key = created.api_key.expose_secret(),
+                native_user = native.username,
+                native_password = native.password.expose_secret(),
             )
         },
     );

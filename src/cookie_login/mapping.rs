@@ -2,15 +2,13 @@
 //! functions, so every rule is unit-tested without a network.
 
 use serde_json::Value;
-use url::Url;
 
+use crate::profile::{self, PhotoSchemes, MAX_DISPLAY_NAME_CHARS};
 use crate::settings::cookie_login::{Field, FieldMapping};
 use crate::store::users::SsoProfile;
 
 pub const MAX_UID_CHARS: usize = 255;
 pub const MAX_EMAIL_CHARS: usize = 255;
-pub const MAX_NAME_CHARS: usize = 255;
-pub const MAX_PHOTO_URL_CHARS: usize = 2048;
 pub const MAX_SOCIAL_DATA_BYTES: usize = 16 * 1024;
 /// How much of the site's error message is kept in the audit log.
 const MAX_SITE_MESSAGE_CHARS: usize = 500;
@@ -143,11 +141,11 @@ pub fn map_fields<'p>(
 
     Ok(MappedProfile {
         uid,
-        display_name: truncate_chars(&name, MAX_NAME_CHARS),
+        display_name: truncate_chars(&name, MAX_DISPLAY_NAME_CHARS),
         email,
         photo_url: get(Field::PhotoUrl)
             .and_then(Value::as_str)
-            .and_then(photo_url),
+            .and_then(|url| profile::photo_url(url, PhotoSchemes::HttpOrHttps)),
         social_data: get(Field::SocialData).and_then(social_data),
     })
 }
@@ -188,19 +186,6 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
         Some((cut, _)) => text[..cut].to_string(),
         None => text.to_string(),
     }
-}
-
-/// Kept only if it is an absolute http(s) URL of at most 2048 characters.
-fn photo_url(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.chars().count() > MAX_PHOTO_URL_CHARS {
-        return None;
-    }
-    let url = Url::parse(raw).ok()?;
-    let ok = matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some_and(|h| !h.is_empty())
-        && url.as_str().len() <= MAX_PHOTO_URL_CHARS;
-    ok.then(|| url.to_string())
 }
 
 /// Kept only if its JSON is at most 16 KiB; an empty string counts as absent.

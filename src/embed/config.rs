@@ -1,5 +1,6 @@
 //! `GET /rest/v1/sites/{site_id}/embed-config`: what the embed script must know about
-//! a site before it can log anyone in — the login mode and the name of the site's cookie.
+//! a site before it can log anyone in — the login mode, the name of the site's cookie,
+//! and what the widget lets users do on their own (the account-handling switches, §6.1).
 //!
 //! Everything here is already public (the cookie name is visible in any browser on the
 //! site), nothing is credentialed, and the answer is the same for every caller, so it is
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::http::parse_site_id;
 use crate::http::ApiError;
+use crate::settings::AccountHandling;
 use crate::store::sites::Site;
 
 /// The public configuration of one site for the embed script.
@@ -26,6 +28,9 @@ pub struct EmbedConfig {
     pub login_mode: &'static str,
     /// The site's cookie the script reads; `null` in `server` mode.
     pub cookie_name: Option<String>,
+    /// The switches of SPEC §6.1: whether the widget offers its own sign-in form and
+    /// lets users change their display name and avatar.
+    pub account_handling: AccountHandling,
 }
 
 impl EmbedConfig {
@@ -39,6 +44,7 @@ impl EmbedConfig {
                 "server"
             },
             cookie_name,
+            account_handling: site.settings.account_handling,
         }
     }
 }
@@ -69,7 +75,7 @@ fn public_headers() -> [(header::HeaderName, HeaderValue); 2] {
 #[utoipa::path(get, path = "/rest/v1/sites/{site_id}/embed-config", operation_id = "embed_config", tag = "embed",
     params(("site_id" = String, Path, description = "The Site ID")),
     responses(
-        (status = 200, description = "Login mode and cookie name", body = EmbedConfig),
+        (status = 200, description = "Login mode, cookie name and account-handling switches", body = EmbedConfig),
         (status = 404, description = "No such active site", body = crate::openapi::ErrorSchema),
     ))]
 #[tracing::instrument(skip_all)]

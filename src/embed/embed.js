@@ -1,6 +1,5 @@
 /* Tessera embed script (SPEC §6). Plain JavaScript, no build step, served by GET /embed.js.
- * <script id="tessera-platform" src=".../embed.js" data-site="ID" [data-uid data-sid]
- *         [data-id-token data-nonce | data-sso-token]></script>
+ * <script id="tessera-platform" src=".../embed.js" data-site="ID" [data-uid data-sid]></script>
  * Secrets: the platform session id lives in memory and in sessionStorage (cookie login, so a
  * reload reuses it); never in localStorage. Server data is rendered with textContent only. */
 (function () {
@@ -18,7 +17,8 @@
   var prepublishers = [];
   var subscribers = {};
   var state = { user: null, sid: null, mode: dataSid ? 'server' : null, cookieName: null,
-    cookie: null, failure: null, busy: true, reverifyAt: null, pending: null };
+    cookie: null, failure: null, busy: true, reverifyAt: null, pending: null,
+    switches: null, panel: null, native: false, focus: null };
 
   // ---- events -------------------------------------------------------------------------
   function $prepublish(fn) {
@@ -84,15 +84,21 @@
     var same = state.user && state.user.user_id === user.user_id; // a re-verification
     state.user = user; state.sid = sid; state.failure = null; state.busy = false;
     scheduleReverify(reverifyAt);
-    if (state.mode === 'cookie') {
-      save({ sid: sid, cookie: fingerprint(state.cookie), reverify_at: reverifyAt, user: user });
-    }
+    persist();
     render();
     if (!same) $publish('authentication', 'login', publicUser(user));
   }
+  // What a reload may reuse: cookie login's session (checked against the cookie), or
+  // one the widget's own sign-in started.
+  function persist() {
+    if (state.mode === 'cookie') {
+      save({ sid: state.sid, cookie: fingerprint(state.cookie), reverify_at: state.reverifyAt,
+        user: state.user, native: state.native });
+    } else if (state.native) save({ sid: state.sid, native: true, user: state.user });
+  }
   function clearUser(publishLogout) {
     var had = !!state.user;
-    state.user = null; state.sid = null; state.busy = false;
+    state.user = null; state.sid = null; state.busy = false; state.native = false; state.panel = null;
     scheduleReverify(null);
     render();
     if (publishLogout && had) $publish('authentication', 'logout');
@@ -192,7 +198,12 @@
     state.cookie = readCookie(state.cookieName);
     var s = saved();
     var fp = fingerprint(state.cookie);
-    if (!state.cookie) { if (s && s.sid) endQuietly(s.sid); save(null); clearUser(false); watchCookie(); return; }
+    // A session of the widget's own sign-in lasts while the site's cookie stays as it was.
+    state.native = !!(s && s.native && s.sid && s.cookie === fp);
+    if (!state.cookie && !state.native) {
+      if (s && s.sid) endQuietly(s.sid);
+      save(null); clearUser(false); watchCookie(); return;
+    }
     // Logged out from the widget, or refused, with this very cookie: wait for a new one.
     if (s && (s.suppressed === fp || s.failed === fp)) { clearUser(false); watchCookie(); return; }
     var reuse = s && s.sid && s.cookie === fp && (!s.reverify_at || s.reverify_at > Date.now());
@@ -201,33 +212,21 @@
     first.catch(function () { fail({ error: 'login_unavailable' }, 0); }).then(watchCookie);
   }
 
-  // ---- token login (SPEC §5.3, §5.4) ----------------------------------------------------
-  // An ID token of the site's OpenID provider ({idToken, nonce}) or a token the site's
-  // server signed ({ssoToken}). A token logs in once: a reload of the same page reuses
-  // the session it started (sessionStorage) instead of presenting it again.
-  function tokenLogin(opts) {
-    opts = opts || {};
-    var body = { site_id: Number(siteId) }, path, token;
-    if (opts.idToken) {
-      path = '/rest/v1/users/login/id-token'; token = body.id_token = String(opts.idToken);
-      if (opts.nonce) body.nonce = String(opts.nonce);
-    } else if (opts.ssoToken) {
-      path = '/rest/v1/users/login/sso-token'; token = body.token = String(opts.ssoToken);
-    } else return Promise.reject(new Error('tessera: login needs {idToken} or {ssoToken}'));
-    var previous = state.sid, s = saved(), fp = fingerprint(token);
+  // ---- token login (§5.3-5.4); a reload reuses the token's session
+  function tokenLogin(o) {
+    o = o || {};
+    var id = !!o.idToken, t = String(o.idToken || o.ssoToken || ''), fp = fingerprint(t), s = saved() || {}, prev = state.sid;
+    if (!t) return Promise.reject(new Error('tessera: no token'));
     state.mode = 'token';
-    // Logged out from the widget with this very token: it is spent, wait for a new one.
-    if (s && s.token === fp && !s.sid) { clearUser(false); return Promise.resolve(null); }
+    if (s.token === fp && !s.sid) { clearUser(false); return Promise.resolve(null); } // spent
     state.busy = true; render();
-    var reuse = s && s.token === fp && s.sid ? lookup(s.sid) : Promise.resolve(false);
-    return reuse.then(function (ok) {
+    return (s.token === fp ? lookup(s.sid) : Promise.resolve(false)).then(function (ok) {
       if (ok) return publicUser(state.user);
-      return request('POST', path, body).then(function (r) {
-        // The user the page had is replaced either way: its session is ended.
-        if (previous && previous !== r.body.session) endQuietly(previous);
+      return request('POST', '/rest/v1/users/login/' + (id ? 'id-token' : 'sso-token'), id
+        ? { site_id: +siteId, id_token: t, nonce: o.nonce || undefined } : { site_id: +siteId, token: t }).then(function (r) {
+        if (prev && prev !== r.body.session) endQuietly(prev);
         if (r.status !== 200) { save(null); fail(r.body, r.status); return null; }
-        save({ sid: r.body.session, token: fp });
-        setUser(r.body.user, r.body.session, null);
+        save({ sid: r.body.session, token: fp }); setUser(r.body.user, r.body.session, null);
         return publicUser(r.body.user);
       });
     }).catch(function () { fail({ error: 'login_unavailable' }, 0); return null; });
@@ -237,16 +236,20 @@
   function logout() {
     var sid = state.sid;
     if (state.mode === 'cookie') save({ suppressed: fingerprint(state.cookie) });
-    if (state.mode === 'token') save({ token: (saved() || {}).token });
+    else if (state.mode === 'token') save({ token: (saved() || {}).token });
+    else if (state.native) save(null);
     if (!sid) { clearUser(true); return Promise.resolve(); }
     return request('POST', '/rest/v1/session/logout', null, sid).then(function (r) {
       clearUser(true);
       if (r.status !== 200 && r.status !== 401) throw new Error('tessera: logout failed (' + r.status + ')');
     }, function (e) { clearUser(true); throw e; });
   }
-  function requireLogin() {
+  function requireLogin(e) {
+    if (state.panel === 'signin') { closePanel(e, '.tsr-in'); return; }
     if (!$publish('authentication', 'required')) return;
-    // Not intercepted by the site: with cookie login, try the site's cookie again.
+    // Not intercepted by the site: the widget's own form, if the site lets it sign in.
+    if (allowed('disable_account_handling')) { openPanel('signin', e, 'input'); return; }
+    // Otherwise, with cookie login, try the site's cookie again.
     if (state.mode === 'cookie' && readCookie(state.cookieName)) { save(null); cookieLogin(); }
   }
 
@@ -260,7 +263,14 @@
     '.tsr-w .tsr-name{font-weight:600;max-width:16em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}' +
     '.tsr-w button{font:inherit;border:0;border-radius:999px;padding:6px 12px;cursor:pointer;background:#4f46e5;color:#fff}' +
     '.tsr-w button.tsr-out{background:#f1f5f9;color:#334155}' +
-    '.tsr-w .tsr-msg{color:#b91c1c;max-width:22em}';
+    '.tsr-w .tsr-msg{color:#b91c1c;max-width:22em}' +
+    '.tsr-w.tsr-open{flex-wrap:wrap;border-radius:12px;max-width:24em}' +
+    '.tsr-f{flex:1 1 100%;display:flex;flex-direction:column;gap:.5em;margin:.3em}' +
+    '.tsr-f label{display:flex;flex-direction:column;gap:.2em;font-size:13px;color:#334155}' +
+    '.tsr-f input{font:inherit;padding:6px 8px;border:1px solid #94a3b8;border-radius:6px;color:#0f172a;background:#fff}' +
+    '.tsr-f .tsr-err{margin:0;min-height:1.3em;color:#b91c1c}.tsr-f .tsr-row{display:flex;gap:.5em}' +
+    '.tsr-w button:focus-visible,.tsr-f input:focus-visible{outline:2px solid #4f46e5;outline-offset:2px}' +
+    '.tsr-w button[disabled]{opacity:.6;cursor:wait}';
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -276,7 +286,10 @@
       img.onerror = function () { img.onerror = null; img.src = DEFAULT_AVATAR; };
       var out = el('button', 'tsr-out', 'Log out'); out.type = 'button';
       out.onclick = function () { logout().catch(function (e) { console.error(e); }); };
-      w.appendChild(img); w.appendChild(el('span', 'tsr-name', state.user.name)); w.appendChild(out);
+      w.appendChild(img); w.appendChild(el('span', 'tsr-name', state.user.name));
+      if (editable()) w.appendChild(toggle('tsr-out tsr-edit', 'Profile', 'profile'));
+      w.appendChild(out);
+      if (state.panel === 'profile' && editable()) { w.className += ' tsr-open'; w.appendChild(profileForm()); }
     } else if (state.busy) {
       w.setAttribute('data-state', 'loading'); w.appendChild(el('span', 'tsr-name', '…'));
     } else {
@@ -287,6 +300,10 @@
       } else {
         var inBtn = el('button', 'tsr-in', 'Log in'); inBtn.type = 'button';
         inBtn.onclick = requireLogin; w.appendChild(inBtn);
+        if (allowed('disable_account_handling')) {
+          inBtn.setAttribute('aria-expanded', String(state.panel === 'signin'));
+          if (state.panel === 'signin') { w.className += ' tsr-open'; w.appendChild(signInForm()); }
+        }
       }
     }
     return w;
@@ -297,13 +314,142 @@
       while (nodes[i].firstChild) nodes[i].removeChild(nodes[i].firstChild);
       nodes[i].appendChild(widget());
     }
+    var f = state.focus; state.focus = null; // where the user's action left off
+    var target = f && (f.node && f.node.isConnected ? f.node : document).querySelector('.tessera-identity ' + f.sel);
+    if (target) target.focus();
+  }
+
+  // ---- account handling (SPEC §6.1): the widget's own sign-in and profile panel -----------
+  // The site's switches, from the embed configuration; until known (or if it cannot be
+  // read) everything counts as switched off: no control is shown that might be refused.
+  function allowed(name) { return !!state.switches && state.switches[name] === false; }
+  function editable() { return allowed('disable_display_name_changing') || allowed('disable_avatar_changing'); }
+  function loadSwitches() {
+    return request('GET', '/rest/v1/sites/' + encodeURIComponent(siteId) + '/embed-config').then(function (r) {
+      var a = r.status === 200 && r.body.account_handling;
+      if (a && typeof a === 'object') { state.switches = a; render(); }
+      return r;
+    });
+  }
+  // A session the widget's own form started survives a reload (sessionStorage only).
+  function startNativeMode() {
+    state.mode = 'server';
+    var s = saved();
+    if (!s || !s.native || !s.sid) { clearUser(false); return; }
+    state.native = true;
+    lookup(s.sid).then(function (ok) { if (!ok) { save(null); clearUser(false); } },
+      function () { clearUser(false); });
+  }
+  // Panels re-render the widget; focus follows to `sel` inside the widget clicked.
+  function openPanel(which, e, sel) {
+    state.panel = which;
+    state.focus = { node: e && e.target.closest && e.target.closest('.tessera-identity'), sel: sel };
+    render();
+  }
+  function closePanel(e, sel) { openPanel(null, e, sel); }
+  function toggle(cls, label, which) {
+    var b = el('button', cls, label); b.type = 'button';
+    b.setAttribute('aria-expanded', String(state.panel === which));
+    b.onclick = function (e) { if (state.panel === which) closePanel(e, '.tsr-edit'); else openPanel(which, e, 'input'); };
+    return b;
+  }
+  var ids = 0;
+  // A small form: labelled inputs, an error line read out as it changes, submit and
+  // Cancel (Escape too, focus back to `back`).
+  function panel(label, submit, back) {
+    var form = el('form', 'tsr-f'), err = el('p', 'tsr-err');
+    form.setAttribute('aria-label', label);
+    err.id = 'tsr-err-' + (++ids); err.setAttribute('role', 'alert');
+    var row = el('div', 'tsr-row'), go = el('button', null, submit), cancel = el('button', 'tsr-out', 'Cancel');
+    go.type = 'submit'; cancel.type = 'button';
+    cancel.onclick = function (e) { closePanel(e, back); };
+    form.onkeydown = function (e) { if (e.key === 'Escape') closePanel(e, back); };
+    row.appendChild(go); row.appendChild(cancel);
+    return {
+      form: form,
+      input: function (text, type, autocomplete, value, required) {
+        var l = el('label'), input = el('input');
+        input.type = type; input.autocomplete = autocomplete; input.required = required;
+        input.value = value || ''; input.setAttribute('aria-describedby', err.id);
+        l.appendChild(el('span', null, text)); l.appendChild(input); form.appendChild(l);
+        return input;
+      },
+      done: function () { form.appendChild(err); form.appendChild(row); return form; },
+      // Runs `send` (a Promise of an error message, or of nothing once done) with the
+      // form disabled; a message goes to the error line, and focus back to `retry`.
+      run: function (send, retry) {
+        var all = form.querySelectorAll('input,button');
+        var busy = function (on) {
+          for (var i = 0; i < all.length; i++) all[i].disabled = on;
+          form.setAttribute('aria-busy', String(on));
+        };
+        busy(true); err.textContent = '';
+        send().then(function (message) {
+          if (message) { busy(false); err.textContent = message; retry.focus(); }
+        });
+      }
+    };
+  }
+  function signInForm() {
+    var p = panel('Sign in', 'Sign in', '.tsr-in');
+    var user = p.input('User name or email', 'text', 'username', '', true);
+    var pass = p.input('Password', 'password', 'current-password', '', true);
+    p.form.onsubmit = function (e) {
+      e.preventDefault();
+      p.run(function () { return signIn(user.value, pass.value, e); }, pass);
+      pass.value = ''; // the password lives in the request only
+    };
+    return p.done();
+  }
+  function signIn(username, password, e) {
+    var body = { site_id: Number(siteId), username: username, password: password };
+    return request('POST', '/rest/v1/users/login/password', body).then(function (r) {
+      if (r.status === 200) {
+        state.native = true; state.panel = null;
+        state.focus = { node: e.target.closest('.tessera-identity'), sel: 'button' };
+        setUser(r.body.user, r.body.session, null); // publishes authentication/login
+        return null;
+      }
+      if (r.body.error === 'user_banned') { fail(r.body, r.status); return null; }
+      return r.status === 401 ? 'Wrong user name or password.'
+        : r.status === 429 ? 'Too many attempts. Please wait a few minutes and try again.'
+        : r.body.error_description || 'Signing in failed (' + r.status + ').';
+    }, unreachable);
+  }
+  function unreachable() { return 'Cannot reach the sign-in service. Please try again.'; }
+  function profileForm() {
+    var p = panel('Your profile', 'Save', '.tsr-edit'), u = state.user;
+    var name = allowed('disable_display_name_changing') && p.input('Display name', 'text', 'nickname', u.name, true);
+    var photo = allowed('disable_avatar_changing') && p.input('Avatar URL (https://…)', 'url', 'photo', u.photo_url, false);
+    p.form.onsubmit = function (e) {
+      e.preventDefault();
+      var change = {}, any = false;
+      if (name && name.value.trim() !== u.name) { change.display_name = name.value; any = true; }
+      if (photo && photo.value.trim() !== (u.photo_url || '')) { change.photo_url = photo.value.trim(); any = true; }
+      if (!any) { closePanel(e, '.tsr-edit'); return; }
+      p.run(function () { return saveProfile(change, e); }, name || photo);
+    };
+    return p.done();
+  }
+  function saveProfile(change, e) {
+    return request('PATCH', '/rest/v1/session/profile', change, state.sid).then(function (r) {
+      if (r.status === 200) {
+        state.user = { user_id: state.user.user_id, name: r.body.name, photo_url: r.body.photo_url };
+        persist(); closePanel(e, '.tsr-edit');
+        return null;
+      }
+      if (r.status === 401) { fail({ error: 'session_invalid' }, 0); return null; }
+      var d = r.body.error_description || ''; // the server's sentence names its field
+      return /^photo_url /.test(d) ? 'The avatar must be an https:// URL (or empty, for none).'
+        : /^display_name /.test(d) ? 'The display name ' + d.slice(13) + '.'
+        : d || 'The change failed (' + r.status + ').';
+    }, unreachable);
   }
 
   // ---- API and start ------------------------------------------------------------------
   var api = {
     __tessera: true,
-    $prepublish: $prepublish, $subscribe: $subscribe, $publish: $publish, logout: logout,
-    login: tokenLogin,
+    $prepublish: $prepublish, $subscribe: $subscribe, $publish: $publish, logout: logout, login: tokenLogin,
     // Viafoura-style alias: publish('user.logout') logs out and returns the same Promise.
     publish: function (name) {
       if (name === 'user.logout') return logout();
@@ -335,20 +481,18 @@
     }
     if (!siteId) { state.busy = false; render(); console.error('tessera: data-site is missing'); return; }
     if (dataSid) {
+      loadSwitches().catch(function () {}); // unreadable: the switches stay off
       lookup(dataSid).then(function (ok) {
         if (!ok) fail({ error: 'session_invalid' }, 0);
       }, function () { fail({ error: 'login_unavailable' }, 0); });
       return;
     }
-    var idToken = script.getAttribute('data-id-token'), ssoToken = script.getAttribute('data-sso-token');
-    if (idToken || ssoToken) {
-      tokenLogin({ idToken: idToken, nonce: script.getAttribute('data-nonce'), ssoToken: ssoToken });
-      return;
-    }
-    request('GET', '/rest/v1/sites/' + encodeURIComponent(siteId) + '/embed-config').then(function (r) {
+    var d = script.dataset;
+    if (d.idToken || d.ssoToken) { loadSwitches().catch(function () {}); tokenLogin(d); return; }
+    loadSwitches().then(function (r) {
       if (r.status === 200 && r.body.login_mode === 'cookie' && r.body.cookie_name) {
         state.mode = 'cookie'; state.cookieName = r.body.cookie_name; startCookieMode();
-      } else { state.mode = 'server'; clearUser(false); }
+      } else startNativeMode();
     }, function () { state.mode = 'server'; clearUser(false); });
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

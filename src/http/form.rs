@@ -45,6 +45,15 @@ impl Params {
         self.0.contains_key(name)
     }
 
+    /// The first parameter not in `known`, for endpoints that refuse unknown fields
+    /// (a misspelt field must not be silently ignored).
+    pub fn unknown<'a>(&'a self, known: &[&str]) -> Option<&'a str> {
+        self.0
+            .keys()
+            .map(String::as_str)
+            .find(|name| !known.contains(name))
+    }
+
     /// Adds every parameter of `later`, replacing ones of the same name.
     pub fn overlay(&mut self, later: Params) {
         self.0.extend(later.0);

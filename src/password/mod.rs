@@ -1,6 +1,8 @@
-//! Password login with JWT: the Faveo-compatible API (SPEC §4).
+//! Password login with JWT: the Faveo-compatible API (SPEC §4); and the widget's own
+//! sign-in (SPEC §6.1), which shares its password check.
 //!
 //! - [`authenticate`]: `POST /api/v1/authenticate` (user name or email + password → JWT).
+//! - [`session_login`]: `POST /rest/v1/users/login/password` (the same → a platform session).
 //! - [`token_endpoints`]: the user behind a token, refresh, logout, and the JWKS.
 //! - [`credentials`]: the password check every password login shares.
 //! - [`hashing`]: Argon2id in a bounded pool; [`rate_limit`]: brute-force limits in the store.
@@ -14,6 +16,7 @@ pub mod jwt;
 pub mod keys;
 pub mod params;
 pub mod rate_limit;
+pub mod session_login;
 pub mod token_endpoints;
 pub mod tokens;
 pub mod user_object;
@@ -55,4 +58,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/refresh", post(token_endpoints::refresh))
         .route("/api/v1/logout", post(token_endpoints::logout))
         .route("/.well-known/jwks.json", get(token_endpoints::jwks))
+        .route(
+            "/rest/v1/users/login/password",
+            post(session_login::login_password_session).options(crate::sessions::cors::preflight),
+        )
 }

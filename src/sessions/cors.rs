@@ -1,5 +1,5 @@
-//! CORS for the browser-facing endpoints: session lookup and logout (SPEC §3.3), and
-//! any other endpoint the embed script calls (cookie login, §5.2).
+//! CORS for the browser-facing endpoints: session lookup, logout and profile change
+//! (SPEC §3.3, §6.1), and any other endpoint the embed script calls (cookie login, §5.2).
 //!
 //! The policy: a browser may read an answer only from an origin that the site concerned
 //! allows (`site_origins`, set by `site create|configure --origin`).
@@ -28,7 +28,7 @@ use crate::app::AppState;
 use crate::http::ApiError;
 
 /// Methods the browser endpoints answer.
-pub const ALLOW_METHODS: &str = "GET, POST";
+pub const ALLOW_METHODS: &str = "GET, POST, PATCH";
 /// Request headers a page may send: the session and a body's content type.
 pub const ALLOW_HEADERS: &str = "X-Tessera-Session, Content-Type";
 /// How long a browser may cache a preflight answer (seconds).
@@ -84,6 +84,7 @@ fn vary_origin(headers: &mut HeaderMap) {
 fn route_methods(route: Option<&str>) -> &'static str {
     match route {
         Some("/rest/v1/session") => "GET,HEAD,OPTIONS",
+        Some("/rest/v1/session/profile") => "PATCH,OPTIONS",
         _ => "POST,OPTIONS",
     }
 }

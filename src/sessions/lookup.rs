@@ -11,9 +11,10 @@ use serde::Serialize;
 use super::cors::{self, CorsSite};
 use super::header::{invalid_session, session_hash};
 use crate::app::AppState;
-use crate::clock::{duration_ms, rfc3339};
+use crate::clock::{duration_ms, rfc3339, Millis};
 use crate::http::no_store;
 use crate::http::ApiError;
+use crate::secrets::TimedHash;
 use crate::store::sessions::{SessionKind, SessionRecord};
 
 /// A live session and what the widget shows of its user.
@@ -53,6 +54,20 @@ pub async fn lookup(State(state): State<AppState>, headers: HeaderMap) -> Respon
     cors::allow_origin(&state, &headers, site, response).await
 }
 
+/// The live platform session behind `hash`, or 401 `invalid_session`. A console
+/// session (the admin console's cookie) is not a platform session: the widget's
+/// endpoints treat it as unknown.
+pub(super) async fn live_platform_session(
+    state: &AppState,
+    hash: &TimedHash,
+    now: Millis,
+) -> Result<SessionRecord, ApiError> {
+    match state.store.find_session(hash, now).await? {
+        Some(session) if session.kind != SessionKind::Console.as_str() => Ok(session),
+        _ => Err(invalid_session("the session is unknown, expired or ended")),
+    }
+}
+
 async fn look_up(
     state: &AppState,
     headers: &HeaderMap,
@@ -62,18 +77,9 @@ async fn look_up(
         Err(e) => return (CorsSite::Unknown, Err(e)),
     };
     let now = state.now();
-    // A console session (the admin console's cookie) is not a platform session: the
-    // widget's endpoints treat it as unknown.
-    let platform = |s: &SessionRecord| s.kind != SessionKind::Console.as_str();
-    let session = match state.store.find_session(&hash, now).await {
-        Ok(Some(session)) if platform(&session) => session,
-        Ok(_) => {
-            return (
-                CorsSite::Unknown,
-                Err(invalid_session("the session is unknown, expired or ended")),
-            )
-        }
-        Err(e) => return (CorsSite::Unknown, Err(e.into())),
+    let session = match live_platform_session(state, &hash, now).await {
+        Ok(session) => session,
+        Err(e) => return (CorsSite::Unknown, Err(e)),
     };
     let idle_timeout = duration_ms(state.config.session_idle_timeout);
     let idle_expires_at = match state

@@ -26,6 +26,7 @@ pub mod sites;
 pub mod sso_secrets;
 pub mod used_tokens;
 pub mod user_admin;
+pub mod user_status;
 pub mod users;
 
 use std::str::FromStr;

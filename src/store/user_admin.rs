@@ -1,5 +1,6 @@
 //! What a site's administrators read and change about its users: search, sessions,
-//! "log out everywhere", role and status changes. Each change runs in one transaction
+//! "log out everywhere", role and status changes; and the one change a user makes to
+//! their own account, the profile of SPEC §6.1. Each change runs in one transaction
 //! with its audit event.
 
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,21 @@ pub enum Change<T> {
     Done(T),
     /// Already in the requested state: nothing changed, nothing audited.
     Unchanged,
+}
+
+/// A user's change of their own profile (SPEC §6.1); `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    /// `Some(None)` removes the photo (the widget shows its default avatar).
+    pub photo_url: Option<Option<String>>,
+}
+
+/// What the widget shows of a user, after a change.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ShownProfile {
+    pub display_name: String,
+    pub photo_url: Option<String>,
 }
 
 const LIVE: &str = "idle_expires_at > $3 AND expires_at > $3";
@@ -375,6 +391,47 @@ impl Store {
             }
         });
         Ok(change)
+    }
+}
+
+/// The user's own changes.
+impl Store {
+    /// Applies `change` to a user who may still log in (active, not deleted, no ban
+    /// in force) and records `event`, in one transaction; `None` (nothing written)
+    /// when the user may not, e.g. banned between the session check and this write.
+    pub async fn change_own_profile(
+        &self,
+        site_id: i64,
+        user_id: i64,
+        change: &ProfileChange,
+        event: NewAuditEvent,
+    ) -> StoreResult<Option<ShownProfile>> {
+        // $1 site, $2 now (as the status condition expects), $3 user.
+        let sql = format!(
+            "UPDATE users SET display_name = COALESCE($4, display_name), \
+               photo_url = CASE WHEN $5 THEN $6 ELSE photo_url END, updated_at = $2 \
+             WHERE site_id = $1 AND user_id = $3 AND {} \
+             RETURNING display_name, photo_url",
+            UserStatus::Active.condition()
+        );
+        let shown = on_store!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let shown = sqlx::query_as::<_, ShownProfile>(&sql)
+                .bind(site_id)
+                .bind(event.at)
+                .bind(user_id)
+                .bind(&change.display_name)
+                .bind(change.photo_url.is_some())
+                .bind(change.photo_url.clone().flatten())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if shown.is_some() {
+                audit::insert_query(&event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            shown
+        });
+        Ok(shown)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account_handling;
 mod accounts;
 mod admin;
 mod browser;

@@ -1,9 +1,12 @@
 //! A small demo "customer site" (Acme News) that uses Tessera the way a real site does:
 //! its own login form and session cookie (`acme_sid`, readable by scripts, random), its
 //! own verification endpoint in the Viafoura shape (`/users/validate?sid=`), its own
-//! OpenID provider (`oidc`), and pages that embed the widget — with cookie login, with
-//! server-side login through the accounts API, and with an ID token. `tessera demo` runs it next to Tessera; tests start it too.
+//! OpenID provider (`oidc.rs`), and pages that embed the widget — with cookie login,
+//! with server-side login through the accounts API, with an ID token, and one
+//! (`native.rs`) of a second site that lets the platform sign its users in.
+//! `tessera demo` runs it next to Tessera; tests start it too.
 
+pub mod native;
 mod oidc;
 mod pages;
 mod tessera_api;
@@ -69,6 +72,8 @@ pub struct DemoConfig {
     pub api_key: SecretString,
     /// This demo site's own origin (`http://127.0.0.1:8081`), for avatar URLs.
     pub public_url: String,
+    /// Acme Community, the Tessera site of the `/native` page ([`native::create_native_site`]).
+    pub native_site_id: Option<i64>,
 }
 
 struct DemoSession {
@@ -123,6 +128,7 @@ pub fn router(site: DemoSite) -> Router {
         .route("/", get(index))
         .route("/cookie", get(cookie_page))
         .route("/server", get(server_page))
+        .route("/native", get(native::native_page))
         .route("/id-token", get(oidc::page))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/oidc/jwks", get(oidc::jwks))
@@ -314,7 +320,8 @@ async fn avatar(axum::extract::Path(file): axum::extract::Path<String>) -> Respo
 }
 
 /// Creates the Tessera site the demo site plays: its origin allowed (CORS), cookie login
-/// pointed at its verification endpoint, ID-token login trusting its OpenID provider. Used by `tessera demo` and by the tests.
+/// pointed at its verification endpoint, ID-token login trusting its OpenID provider,
+/// account handling switched off. Used by `tessera demo` and by the tests.
 pub async fn create_demo_site(
     store: &crate::store::Store,
     demo_origin: &str,
@@ -332,12 +339,20 @@ pub async fn create_demo_site(
         reverify_interval_ms: 15 * 60 * 1000,
         ..Default::default()
     };
+    // As the seeds' cookie-login set-up recommends: the site handles accounts and
+    // profiles, so the widget offers no sign-in form and no profile changes.
+    let switches = crate::settings::AccountHandling {
+        disable_account_handling: true,
+        disable_avatar_changing: true,
+        disable_display_name_changing: true,
+    };
     store
         .configure_site(
             created.site_id,
             None,
             |settings| {
                 settings.cookie_login = Some(cookie_login);
+                settings.account_handling = switches;
                 settings.id_token_login = Some(crate::settings::IdTokenLoginSettings {
                     issuer: Some(demo_origin.to_string()),
                     client_id: Some(oidc::CLIENT_ID.to_string()),

@@ -66,38 +66,44 @@ pub(super) fn layout(title: &str, user: Option<&DemoUser>, return_to: &str, body
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · Acme News (Tessera demo)</title><style>{CSS}</style></head><body>\
          <header><a class=\"brand\" href=\"/\">Acme News</a><a href=\"/cookie\">Cookie login</a>\
-         <a href=\"/server\">Server-side login</a><a href=\"/id-token\">ID-token login</a><div class=\"bar\">{bar}\
+         <a href=\"/server\">Server-side login</a><a href=\"/native\">Native sign-in</a><a href=\"/id-token\">ID-token login</a><div class=\"bar\">{bar}\
          <span id=\"platform-user\"></span></div></header>\
          <main>{body}</main></body></html>",
         title = esc(title)
     )
 }
 
-/// Records every `authentication` event in `window.__events` and in the page's log,
-/// and wires the site to the platform the way the integration guide recommends.
-pub(super) fn integration_script(return_to: &str) -> String {
-    format!(
-        r#"<script>
+/// Records every `authentication` event in `window.__events` and in the page's log, and
+/// shows in the header who the platform says is signed in, as it changes.
+pub(super) const EVENT_LOG_SCRIPT: &str = r#"<script>
 window.__events = [];
 window.tesseraQ = window.tesseraQ || [];
-window.tesseraQ.push(function () {{
-  ['required', 'login', 'logout', 'failure'].forEach(function (event) {{
-    tessera.$subscribe('authentication', event, function (data) {{
-      window.__events.push({{ event: event, data: data === undefined ? null : data }});
+window.tesseraQ.push(function () {
+  ['required', 'login', 'logout', 'failure'].forEach(function (event) {
+    tessera.$subscribe('authentication', event, function (data) {
+      window.__events.push({ event: event, data: data === undefined ? null : data });
       var li = document.createElement('li');
       li.textContent = event + (data === undefined ? '' : ' ' + JSON.stringify(data));
       document.getElementById('events').appendChild(li);
-    }});
-  }});
-  // The header follows the widget: who the platform says is signed in, as it changes.
-  function showPlatformUser() {{
+    });
+  });
+  function showPlatformUser() {
     var user = tessera.user();
     document.getElementById('platform-user').textContent =
       user ? 'Tessera: ' + (user.name || user.user_id) : 'Tessera: signed out';
-  }}
+  }
   tessera.$subscribe('authentication', 'login', showPlatformUser);
   tessera.$subscribe('authentication', 'logout', showPlatformUser);
   showPlatformUser();
+});
+</script>"#;
+
+/// [`EVENT_LOG_SCRIPT`], then the site wired to the platform the way the integration
+/// guide recommends for a site that handles accounts itself.
+pub(super) fn integration_script(return_to: &str) -> String {
+    format!(
+        r#"{EVENT_LOG_SCRIPT}<script>
+window.tesseraQ.push(function () {{
   // "Login required" opens the site's own login form instead of the platform's.
   tessera.$prepublish(function (channel, event) {{
     if (channel === 'authentication' && event === 'required') {{
@@ -142,19 +148,22 @@ pub fn index(user: Option<&DemoUser>) -> String {
         out in another tab and watch the widget follow.</li>\
         <li><a href=\"/server\">Server-side login</a>: Acme's server asks Tessera's accounts API for a \
         session and writes <code>data-uid</code>/<code>data-sid</code> into the script tag.</li>\
+        <li><a href=\"/native\">Native sign-in</a>: Acme Community lets the platform handle accounts: \
+        the widget signs its own users in and lets them change their name and avatar.</li>\
         <li><a href=\"/id-token\">ID-token login</a>: Acme acts as its own OpenID provider; its server \
         signs an ID token for you and the widget hands it to Tessera.</li></ul></div>";
     layout("Home", user, "/", body)
 }
 
-fn embed_tag(config: &DemoConfig, server: Option<(i64, &str)>) -> String {
+/// The embed tag for Tessera site `site_id` (the demo plays two: see `native.rs`).
+pub(super) fn embed_tag(config: &DemoConfig, site_id: i64, server: Option<(i64, &str)>) -> String {
     let login = server
         .map(|(uid, sid)| format!(" data-uid=\"{uid}\" data-sid=\"{}\"", esc(sid)))
         .unwrap_or_default();
     format!(
         "<script id=\"tessera-platform\" async src=\"{base}/embed.js\" data-site=\"{site}\"{login}></script>",
         base = esc(&config.tessera_url),
-        site = config.site_id
+        site = site_id
     )
 }
 
@@ -165,7 +174,7 @@ pub fn cookie_page(config: &DemoConfig, user: Option<&DemoUser>) -> String {
          without a click, and follows it when it changes or disappears.</p></div>{events}{script}{tag}",
         events = events_card(),
         script = integration_script("/cookie"),
-        tag = embed_tag(config, None)
+        tag = embed_tag(config, config.site_id, None)
     );
     layout("Cookie login", user, "/cookie", &body)
 }
@@ -189,7 +198,7 @@ pub fn server_page(
          and put the session into the script tag.</p></div>{events}{script}{tag}",
         events = events_card(),
         script = integration_script("/server"),
-        tag = embed_tag(config, session)
+        tag = embed_tag(config, config.site_id, session)
     );
     layout("Server-side login", user, "/server", &body)
 }

@@ -145,23 +145,24 @@ impl Batch<'_> {
                     }
                     query.push(")");
                     let found: Vec<UserRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-                    let mut by_id: HashMap<i64, User> = found
+                    let by_id: HashMap<i64, User> = found
                         .into_iter()
                         .map(|r| {
                             let u = r.into_user();
                             (u.user_id, u)
                         })
                         .collect();
+                    // One user may log in several times in one batch.
                     for (i, user_id) in existing {
-                        // Gone meanwhile (never: users are marked deleted, not removed).
-                        let user = by_id.remove(&user_id).ok_or_else(|| {
+                        // Missing only if it never existed (users are marked deleted, never
+                        // removed): then that login alone fails, in the per-row retry.
+                        let user = by_id.get(&user_id).cloned().ok_or_else(|| {
                             StoreError::Corrupt(format!("user {user_id} of a login is missing"))
                         })?;
                         let active = sites.get(&user.site_id).copied().unwrap_or(false);
                         decided.insert(i, (user, active));
                     }
                 }
-                let mut refused: Vec<bool> = vec![false; logins.len()];
                 for (i, login) in logins.iter().enumerate() {
                     let (user, site_active) = match &login.user {
                         LoginUser::Profile(profile) => {
@@ -192,7 +193,6 @@ impl Batch<'_> {
                         LoginUser::Existing { .. } => decided.remove(&i).ok_or_else(lost)?,
                     };
                     let (reason, event, session) = login.decide(&user, site_active);
-                    refused[i] = reason.is_some();
                     events.push(event);
                     sessions.extend(session);
                     outcomes.push(match reason {

@@ -9,18 +9,6 @@ use tessera::store::users::Ban;
 use super::*;
 use crate::both_stores;
 
-/// Records every `authentication` event into `window.__events`, through the queue.
-const RECORD_EVENTS: &str = "<script>window.tesseraQ = window.tesseraQ || [];\
-  window.tesseraQ.push(function () {\
-    ['required','login','logout','failure'].forEach(function (e) {\
-      tessera.$subscribe('authentication', e, function (d) { window.__events.push({event: e, data: d === undefined ? null : d}); });\
-    });\
-  });</script>";
-
-fn has_event(name: &str) -> String {
-    format!("(window.__events || []).some(function (e) {{ return e.event === '{name}'; }})")
-}
-
 both_stores! {
     async fn server_side_page_shows_the_user_and_logs_out(app) {
         let env = DemoEnv::start(&app).await;

@@ -4,6 +4,7 @@
 //! demo site (the library's own, as `tessera demo` runs it) on port 0, and the test
 //! server of `both_stores!`; extra test pages are served on the demo site's origin.
 
+mod account_handling;
 mod console;
 mod flows;
 mod tokens;
@@ -116,6 +117,8 @@ pub struct DemoEnv {
     pub url: String,
     pub site_id: i64,
     pub api_key: String,
+    /// Acme Community, the `/native` page's site (account handling on).
+    pub native: demo::native::NativeSite,
     pages: Arc<Mutex<HashMap<String, String>>>,
 }
 
@@ -134,18 +137,22 @@ async fn test_page(
 }
 
 impl DemoEnv {
-    /// Creates the demo's Tessera site exactly as `tessera demo` does and starts the site.
+    /// Creates the demo's Tessera sites exactly as `tessera demo` does and starts the site.
     pub async fn start(app: &TestApp) -> DemoEnv {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let created = demo::create_demo_site(&app.store, &url, app.clock.now_ms())
             .await
             .expect("demo site");
+        let native = demo::native::create_native_site(&app.store, &url, app.clock.now_ms())
+            .await
+            .expect("native demo site");
         let site = DemoSite::new(DemoConfig {
             tessera_url: app.base.clone(),
             site_id: created.site_id,
             api_key: created.api_key.clone(),
             public_url: url.clone(),
+            native_site_id: Some(native.site_id),
         });
         let pages = Arc::new(Mutex::new(HashMap::new()));
         let router = Router::new()
@@ -157,6 +164,7 @@ impl DemoEnv {
             url,
             site_id: created.site_id,
             api_key: created.api_key.expose_secret().to_string(),
+            native,
             pages,
         }
     }
@@ -198,6 +206,19 @@ impl DemoEnv {
             body["session"].as_str().unwrap().to_string(),
         )
     }
+}
+
+/// Records every `authentication` event into `window.__events`, through the queue.
+pub const RECORD_EVENTS: &str = "<script>window.tesseraQ = window.tesseraQ || [];\
+  window.tesseraQ.push(function () {\
+    ['required','login','logout','failure'].forEach(function (e) {\
+      tessera.$subscribe('authentication', e, function (d) { window.__events.push({event: e, data: d === undefined ? null : d}); });\
+    });\
+  });</script>";
+
+/// A JavaScript condition: the page has recorded an `authentication/NAME` event.
+pub fn has_event(name: &str) -> String {
+    format!("(window.__events || []).some(function (e) {{ return e.event === '{name}'; }})")
 }
 
 /// Status of `GET /rest/v1/session` for `sid`.

@@ -80,6 +80,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id = "admin_test_id_token_login"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
 
+# The widget's sign-in: site_id must name an existing site, a fact of the store.
+[[operations]]
+include-operation-id = "login_password_session"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
 # The admin API checks content the schema can only hint at, each refusal a 400 naming
 # the field: web origins, the cookie-login endpoint (and the server's endpoint policy),
 # mapping paths, header names, a user name without spaces, a plausible email, a ban end
