@@ -4,9 +4,25 @@
 
 use sha2::{Digest, Sha256};
 
+use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
+
+/// The first use of a token, recorded by the group-commit writer.
+#[derive(Debug, Clone)]
+pub struct UsedToken {
+    pub key: SecretHash,
+    pub site_id: i64,
+    pub used_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Inserts one [`UsedToken`] (binds in field order); nothing when it is there already.
+/// `$N` are positional for sqlx and numbered parameters for rusqlite alike.
+pub(crate) const INSERT_USED_TOKEN: &str =
+    "INSERT INTO used_tokens (token_hash, site_id, used_at, expires_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING";
 
 /// What names one token of one flow on one site in the cache: the SHA-256 of the
 /// three (never the token). Separators keep `("a", 12)` and `("a1", 2)` apart.
@@ -22,7 +38,9 @@ pub fn token_key(flow: &str, site_id: i64, identity: &[u8]) -> SecretHash {
 
 impl Store {
     /// Records the first use of a token, kept until `expires_at`; false when it was
-    /// used before (here or on another node), which refuses the login.
+    /// used before (here or on another node), which refuses the login. Through the
+    /// group-commit writer: a token login costs a share of one commit, like the
+    /// session it then starts.
     pub async fn use_token_once(
         &self,
         key: &SecretHash,
@@ -30,20 +48,13 @@ impl Store {
         now: Millis,
         expires_at: Millis,
     ) -> StoreResult<bool> {
-        let inserted = on_store!(self, write, |pool| {
-            sqlx::query(
-                "INSERT INTO used_tokens (token_hash, site_id, used_at, expires_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING",
-            )
-            .bind(key.as_bytes())
-            .bind(site_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(inserted == 1)
+        let used = UsedToken {
+            key: key.clone(),
+            site_id,
+            used_at: now,
+            expires_at,
+        };
+        self.batcher.insert(Insert::UsedToken(used)).await
     }
 
     /// Forgets tokens that have expired (they are refused for that already).

@@ -10,6 +10,7 @@ use tessera::store::api_keys::LAST_USED_RESOLUTION_MS;
 use tessera::store::audit::{Actor, NewAuditEvent};
 use tessera::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use tessera::store::sessions::{NewSession, SessionKind};
+use tessera::store::used_tokens::token_key;
 use tessera::store::users::SsoProfile;
 use tessera::store::Store;
 
@@ -74,6 +75,30 @@ both_stores! {
             let found = app.store.find_access_token(&TimedHash::of(&format!("token-{n}")), now).await.unwrap();
             assert_eq!(found.expect("committed").key_id, app.key_id);
         }
+    }
+
+    async fn a_token_used_many_times_at_once_is_used_once(app) {
+        // Concurrent uses land in the same batches of the group-commit writer: exactly one
+        // of them is the first use, whether the others come in the same batch or later.
+        let now = app.clock.now_ms();
+        let store = Arc::new(app.store.clone());
+        let tasks: Vec<_> = (0..64)
+            .map(|n| {
+                let store = store.clone();
+                let site_id = app.site_id;
+                tokio::spawn(async move {
+                    let key = token_key("sso_token", site_id, format!("jti-{}", n % 4).as_bytes());
+                    store.use_token_once(&key, site_id, now, now + 60_000).await
+                })
+            })
+            .collect();
+        let mut first = 0;
+        for t in tasks {
+            first += usize::from(t.await.unwrap().expect("use"));
+        }
+        assert_eq!(first, 4, "one first use per distinct token");
+        let again = token_key("sso_token", app.site_id, b"jti-0");
+        assert!(!app.store.use_token_once(&again, app.site_id, now, now + 60_000).await.unwrap());
     }
 
     async fn tokens_are_issued_only_for_a_matching_key_of_an_active_site(app) {

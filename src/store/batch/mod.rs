@@ -39,6 +39,7 @@ use super::api_keys::LAST_USED_RESOLUTION_MS;
 use super::audit::NewAuditEvent;
 use super::logins::{LoginOutcome, NewLogin};
 use super::sessions::NewSession;
+use super::used_tokens::UsedToken;
 use super::{Backend, StoreError};
 use crate::clock::Millis;
 
@@ -63,6 +64,9 @@ pub(crate) enum Insert {
     Login(Box<NewLogin>),
     /// An audit event alone (a failed login).
     Audit(NewAuditEvent),
+    /// The first use of a single-use token: `Inserted(false)` when it was used before
+    /// (in an earlier commit or earlier in the same batch).
+    UsedToken(UsedToken),
 }
 
 /// What became of one queued write.

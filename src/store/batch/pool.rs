@@ -13,6 +13,7 @@ use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::NewAuditEvent;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::NewSession;
+use crate::store::used_tokens::{UsedToken, INSERT_USED_TOKEN};
 use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
 use crate::store::{on_store, Backend, StoreError};
 
@@ -80,17 +81,26 @@ impl Batch<'_> {
             .collect();
         let mut sessions: Vec<NewSession> = Vec::new();
         let mut events: Vec<NewAuditEvent> = Vec::new();
+        let mut used_tokens: Vec<&UsedToken> = Vec::new();
         for row in rows {
             match row {
                 Insert::Session(s) => sessions.push(s.clone()),
                 Insert::Audit(e) => events.push(e.clone()),
+                Insert::UsedToken(t) => used_tokens.push(t),
                 Insert::AccessToken(_) | Insert::Login(_) => {}
             }
         }
         let mut inserted: Vec<IssuedToken> = Vec::new();
         let mut outcomes: Vec<LoginOutcome> = Vec::with_capacity(logins.len());
+        // Token uses that are first uses: one statement each (a used token is rare, so
+        // the batch's one commit is what matters, not the statement count).
+        let mut first_uses: Vec<bool> = Vec::with_capacity(used_tokens.len());
         on_store!(self, write, |pool| {
-            if sessions.is_empty() && events.is_empty() && logins.is_empty() {
+            if sessions.is_empty()
+                && events.is_empty()
+                && logins.is_empty()
+                && used_tokens.is_empty()
+            {
                 // One statement is a transaction of its own: one round trip to the
                 // database instead of three, and tokens are most of what is written.
                 inserted = token_insert(&tokens)
@@ -104,6 +114,16 @@ impl Batch<'_> {
                         .build_query_as()
                         .fetch_all(&mut *tx)
                         .await?;
+                }
+                for t in &used_tokens {
+                    let done = sqlx::query(INSERT_USED_TOKEN)
+                        .bind(t.key.as_bytes())
+                        .bind(t.site_id)
+                        .bind(t.used_at)
+                        .bind(t.expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    first_uses.push(done.rows_affected() == 1);
                 }
                 // Logins: the users as this transaction sees them (profile changes
                 // first, each in a savepoint so that a refusal undoes it), then one
@@ -215,7 +235,7 @@ impl Batch<'_> {
                 tx.commit().await?;
             }
         });
-        self.outcome(rows, inserted, outcomes).await
+        self.outcome(rows, inserted, outcomes, first_uses).await
     }
 
     /// For each row, whether it was written; and the use of each key that issued a
@@ -225,6 +245,7 @@ impl Batch<'_> {
         rows: &[&Insert],
         inserted: Vec<IssuedToken>,
         logins: Vec<LoginOutcome>,
+        first_uses: Vec<bool>,
     ) -> Result<Vec<Written>, StoreError> {
         let mut used: HashMap<i64, Millis> = HashMap::new();
         let mut issued: HashSet<Vec<u8>> = HashSet::with_capacity(inserted.len());
@@ -239,6 +260,7 @@ impl Batch<'_> {
             }
         }
         let mut logins = logins.into_iter();
+        let mut first_uses = first_uses.into_iter();
         rows.iter()
             .map(|row| match row {
                 Insert::AccessToken(t) => Ok(Written::Inserted(issued.contains(t.hash.as_bytes()))),
@@ -247,6 +269,7 @@ impl Batch<'_> {
                     .next()
                     .map(|o| Written::Login(Box::new(o)))
                     .ok_or_else(lost),
+                Insert::UsedToken(_) => first_uses.next().map(Written::Inserted).ok_or_else(lost),
             })
             .collect()
     }

@@ -21,6 +21,7 @@ use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::{NewAuditEvent, AUDIT_INSERT_SQLITE};
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, SESSION_INSERT_SQLITE};
+use crate::store::used_tokens::INSERT_USED_TOKEN;
 use crate::store::users::{UserRow, UPSERT_SSO_PROFILE, USER_BY_ID};
 use crate::store::StoreError;
 
@@ -143,6 +144,12 @@ fn write(
                 insert_session(&tx, session).map(|()| Written::Inserted(true))
             }
             Insert::Audit(event) => insert_event(&tx, event).map(|()| Written::Inserted(true)),
+            Insert::UsedToken(t) => tx
+                .prepare_cached(INSERT_USED_TOKEN)
+                .and_then(|mut insert| {
+                    insert.execute((t.key.as_bytes(), t.site_id, t.used_at, t.expires_at))
+                })
+                .map(|n| Written::Inserted(n == 1)),
             Insert::Login(login) => {
                 log_in(&mut tx, login, &mut sites).map(|o| Written::Login(Box::new(o)))
             }
