@@ -92,8 +92,9 @@ impl Batch<'_> {
         }
         let mut inserted: Vec<IssuedToken> = Vec::new();
         let mut outcomes: Vec<LoginOutcome> = Vec::with_capacity(logins.len());
-        // Token uses that are first uses: one statement each (a used token is rare, so
-        // the batch's one commit is what matters, not the statement count).
+        // Whether each token use is the first: one statement each, in batch order, so a
+        // token presented twice in one batch is a first use once (the saving is the
+        // batch's one commit, not the statement count).
         let mut first_uses: Vec<bool> = Vec::with_capacity(used_tokens.len());
         on_store!(self, write, |pool| {
             if sessions.is_empty()
