@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::cookie_login::limiter::LimitSettings;
 use crate::http::TrustedProxies;
+use crate::store::NodeCacheSettings;
 
 /// Everything `tessera serve` needs to run.
 #[derive(Clone, Debug, Deserialize)]
@@ -73,6 +74,12 @@ pub struct Config {
     /// limit never falls below the floor nor rises above the ceiling.
     pub cookie_login_limit_floor: usize,
     pub cookie_login_limit_ceiling: usize,
+    /// PostgreSQL only: live sessions, access tokens and API keys held in this node's
+    /// memory, each cache up to this many entries (0: none; see `store::node_cache`).
+    pub node_cache_entries: usize,
+    /// A cached entry is read again from the database after this long, whatever happened.
+    #[serde(deserialize_with = "human_duration")]
+    pub node_cache_ttl: Duration,
 }
 
 /// One password hash at a time per core: more only queues inside the OS scheduler.
@@ -106,6 +113,8 @@ impl Default for Config {
             password_hash_concurrency: default_password_hash_concurrency(),
             cookie_login_limit_floor: LimitSettings::default().floor,
             cookie_login_limit_ceiling: LimitSettings::default().ceiling,
+            node_cache_entries: NodeCacheSettings::default().entries,
+            node_cache_ttl: NodeCacheSettings::default().ttl,
         }
     }
 }
@@ -133,6 +142,15 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The node cache this configuration asks for.
+    pub fn node_cache(&self) -> NodeCacheSettings {
+        NodeCacheSettings {
+            entries: self.node_cache_entries,
+            ttl: self.node_cache_ttl,
+            ..NodeCacheSettings::default()
+        }
+    }
+
     /// Defaults overlaid with the TOML file at `path`.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -173,6 +191,9 @@ impl Config {
         }
         if self.purge_interval < Duration::from_secs(1) {
             return bad("purge_interval must be at least 1 second");
+        }
+        if self.node_cache_ttl < Duration::from_secs(1) {
+            return bad("node_cache_ttl must be at least 1 second");
         }
         if self.database_pool_size == 0 {
             return bad("database_pool_size must be at least 1");
@@ -355,6 +376,13 @@ jwt_refresh_window = "14days"
 # TESSERA_COOKIE_LOGIN_LIMIT_FLOOR / _CEILING, flags --cookie-login-limit-floor / -ceiling).
 cookie_login_limit_floor = 4
 cookie_login_limit_ceiling = 256
+
+# PostgreSQL only: live sessions, access tokens and API keys kept in this node's memory,
+# each cache up to this many entries (0: none), kept true by LISTEN/NOTIFY; an entry is
+# read again after the TTL whatever happened (env TESSERA_NODE_CACHE_ENTRIES /
+# TESSERA_NODE_CACHE_TTL, flags --node-cache-entries / --node-cache-ttl).
+node_cache_entries = 100000
+node_cache_ttl = "30s"
 "#;
 
 #[cfg(test)]
@@ -377,6 +405,7 @@ mod tests {
         assert_eq!(parsed.http_header_timeout, defaults.http_header_timeout);
         assert_eq!(parsed.http_body_timeout, defaults.http_body_timeout);
         assert_eq!(parsed.http_idle_timeout, defaults.http_idle_timeout);
+        assert_eq!(parsed.node_cache(), defaults.node_cache());
         assert_eq!(parsed.jwt_refresh_window, defaults.jwt_refresh_window);
         assert_eq!(
             parsed.password_hash_concurrency,

@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// Highest limit of one site's cookie-login verifications in flight [default: 256]
     #[arg(long, env = "TESSERA_COOKIE_LOGIN_LIMIT_CEILING")]
     cookie_login_limit_ceiling: Option<usize>,
+    /// PostgreSQL: entries of each node-local cache (sessions, access tokens, API keys);
+    /// 0 turns it off [default: 100000]
+    #[arg(long, env = "TESSERA_NODE_CACHE_ENTRIES")]
+    node_cache_entries: Option<usize>,
+    /// PostgreSQL: a cached entry is read again after this long, e.g. 30s [default: 30s]
+    #[arg(long, env = "TESSERA_NODE_CACHE_TTL", value_parser = humantime::parse_duration)]
+    node_cache_ttl: Option<Duration>,
 }
 
 impl ServeArgs {
@@ -165,6 +172,12 @@ impl ServeArgs {
         if let Some(v) = self.cookie_login_limit_ceiling {
             config.cookie_login_limit_ceiling = v;
         }
+        if let Some(v) = self.node_cache_entries {
+            config.node_cache_entries = v;
+        }
+        if let Some(v) = self.node_cache_ttl {
+            config.node_cache_ttl = v;
+        }
         config
     }
 }
@@ -192,6 +205,7 @@ pub async fn run(args: ServeArgs, database_url: Option<String>, out: &Output) ->
     };
     let store = connect_store(config.database_url.expose(), &sizes, Missing::Create).await?;
     store.migrate().await?;
+    let store = store.with_node_cache(&config.node_cache());
     bootstrap_first_site(&store, &config, out).await?;
     crate::password::keys::ensure_signing_key(&store, SystemClock.now_ms()).await?;
 

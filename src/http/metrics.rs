@@ -170,9 +170,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state
-            .metrics
-            .render_with(|text| state.cookie_login.encode_metrics(text)),
+        state.metrics.render_with(|text| {
+            state.cookie_login.encode_metrics(text)?;
+            state.store.encode_cache_metrics(text)
+        }),
     )
         .into_response()
 }

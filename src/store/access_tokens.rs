@@ -1,7 +1,8 @@
 //! OAuth 2.0 access tokens, stored as SHA-256 of the opaque token.
 
 use super::batch::Insert;
-use super::{on_store, read_optional, Store, StoreResult};
+use super::node_cache::secret_key;
+use super::{on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{SecretHash, TimedHash};
 
@@ -63,13 +64,25 @@ impl Store {
         hash: &TimedHash,
         now: Millis,
     ) -> StoreResult<Option<AccessTokenRecord>> {
-        Ok(read_optional!(
-            self,
-            LIVE_TOKEN,
-            as AccessTokenRecord,
-            AccessTokenRecord::from_direct,
-            (hash.as_bytes(), now)
-        ))
+        let read = async {
+            Ok::<_, StoreError>(read_optional!(
+                self,
+                LIVE_TOKEN,
+                as AccessTokenRecord,
+                AccessTokenRecord::from_direct,
+                (hash.as_bytes(), now)
+            ))
+        };
+        match &self.node_cache {
+            Some(cache) => {
+                let key = secret_key(hash.as_bytes());
+                cache
+                    .tokens
+                    .read_through(key, |t| t.expires_at > now, read)
+                    .await
+            }
+            None => read.await,
+        }
     }
 
     /// Revokes a token of `site_id`; a token of another site is left alone.
@@ -82,18 +95,13 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        self.settle_node_cache().await;
         Ok(revoked == 1)
     }
 
     /// Deletes tokens that expired before `now`; returns how many.
     pub async fn purge_expired_access_tokens(&self, now: Millis) -> StoreResult<u64> {
-        let purged = on_store!(self, write, |pool| {
-            sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(purged)
+        self.purge_expired("DELETE FROM access_tokens WHERE expires_at <= $1", now)
+            .await
     }
 }

@@ -5,7 +5,8 @@ use serde::Serialize;
 use sqlx::{Database, Encode, Type};
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, read_optional, Store, StoreResult};
+use super::node_cache::secret_key;
+use super::{on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{self, SecretHash};
 
@@ -191,18 +192,25 @@ impl Store {
                 }
             }
         });
+        self.settle_node_cache().await;
         Ok(deleted)
     }
 
     /// Finds the key whose secret hashes to `hash`.
     pub async fn find_api_key(&self, hash: &SecretHash) -> StoreResult<Option<KeyCredential>> {
-        Ok(read_optional!(
-            self,
-            KEY_BY_HASH,
-            as KeyCredential,
-            KeyCredential::from_direct,
-            (hash.as_bytes(),)
-        ))
+        let read = async {
+            Ok::<_, StoreError>(read_optional!(
+                self,
+                KEY_BY_HASH,
+                as KeyCredential,
+                KeyCredential::from_direct,
+                (hash.as_bytes(),)
+            ))
+        };
+        match &self.node_cache {
+            Some(cache) => cache.keys.read_through(hash.0, |_| true, read).await,
+            None => read.await,
+        }
     }
 
     /// Records that a key was used, at most once per [`LAST_USED_RESOLUTION_MS`].
@@ -220,6 +228,11 @@ impl Store {
                 .execute(pool)
                 .await?;
         });
+        if let Some(cache) = &self.node_cache {
+            cache.keys.update(&secret_key(&key.secret_hash), |k| {
+                k.last_used_at = Some(now)
+            });
+        }
         Ok(())
     }
 }

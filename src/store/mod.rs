@@ -15,6 +15,7 @@ mod batch;
 mod checkpoint;
 mod direct;
 pub mod installation;
+mod node_cache;
 
 pub mod jwt_keys;
 pub mod login_failures;
@@ -33,6 +34,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use node_cache::NodeCacheSettings;
 use rusqlite::ffi;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -171,6 +173,10 @@ pub struct Store {
     direct: Option<Arc<direct::DirectReads>>,
     /// WAL checkpoints of a SQLite file, off the writer's path; stops with the last clone.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    /// Live sessions, tokens and keys held in memory on PostgreSQL (see `node_cache`).
+    node_cache: Option<Arc<node_cache::NodeCache>>,
+    /// Its listening connection; stops with the last clone.
+    _listening: Option<Arc<node_cache::listener::Listening>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -285,7 +291,74 @@ impl Store {
             batcher,
             direct,
             _checkpointer: checkpointer,
+            node_cache: None,
+            _listening: None,
         })
+    }
+
+    /// The same store with a node-local cache of live sessions, access tokens and API
+    /// keys, on PostgreSQL (see `node_cache`); unchanged on SQLite or with
+    /// `settings.entries` 0. For a long-running server: it holds a listening connection.
+    pub fn with_node_cache(self, settings: &NodeCacheSettings) -> Self {
+        match &self.backend {
+            Backend::Postgres(pool) if settings.entries > 0 => {
+                let cache = Arc::new(node_cache::NodeCache::new(settings));
+                let listening =
+                    node_cache::listener::spawn(cache.clone(), pool.clone(), settings.heartbeat);
+                Self {
+                    node_cache: Some(cache),
+                    _listening: Some(Arc::new(listening)),
+                    ..self
+                }
+            }
+            _ => self,
+        }
+    }
+
+    /// Whether the node cache is in use now (it listens for invalidations).
+    pub fn node_cache_trusted(&self) -> bool {
+        self.node_cache.as_ref().is_some_and(|c| c.is_trusted())
+    }
+
+    /// Returns once this node's cache has heard of every change committed so far, by
+    /// any process: called after a change, so that this node refuses at once what the
+    /// change ended (see `node_cache`). Immediate without a cache.
+    pub async fn settle_node_cache(&self) {
+        if let (Some(cache), Backend::Postgres(pool)) = (&self.node_cache, &self.backend) {
+            node_cache::listener::settle(cache, pool).await;
+        }
+    }
+
+    /// The node cache's metrics (nothing without a cache), in the Prometheus text format.
+    pub fn encode_cache_metrics(&self, out: &mut String) -> std::fmt::Result {
+        match &self.node_cache {
+            Some(cache) => cache.encode_metrics(out),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes the rows `sql` selects as expired at `$1 = now`; returns how many. On
+    /// PostgreSQL the deletion notifies no node cache: each refuses expired rows itself.
+    async fn purge_expired(&self, sql: &str, now: i64) -> StoreResult<u64> {
+        let purged = match &self.backend {
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT set_config('tessera.purging', 'on', true)")
+                    .execute(&mut *tx)
+                    .await?;
+                let purged = sqlx::query(sql).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                purged.rows_affected()
+            }
+            Backend::Sqlite { .. } => on_store!(self, write, |pool| {
+                sqlx::query(sql)
+                    .bind(now)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }),
+        };
+        Ok(purged)
     }
 
     /// Whether the hottest lookups are read inline (a SQLite file; see `direct`).

@@ -6,7 +6,8 @@ use sqlx::query_builder::Separated;
 
 use super::audit::{self, NewAuditEvent};
 use super::batch::Insert;
-use super::{on_store, read_optional, Store, StoreResult};
+use super::node_cache::secret_key;
+use super::{on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::TimedHash;
 
@@ -206,13 +207,24 @@ impl Store {
         hash: &TimedHash,
         now: Millis,
     ) -> StoreResult<Option<SessionRecord>> {
-        Ok(read_optional!(
-            self,
-            LIVE_SESSION,
-            as SessionRecord,
-            SessionRecord::from_direct,
-            (hash.as_bytes(), now)
-        ))
+        let read = async {
+            Ok::<_, StoreError>(read_optional!(
+                self,
+                LIVE_SESSION,
+                as SessionRecord,
+                SessionRecord::from_direct,
+                (hash.as_bytes(), now)
+            ))
+        };
+        match &self.node_cache {
+            // A copy that looks expired is read again: another node may have slid it.
+            Some(cache) => {
+                let key = secret_key(hash.as_bytes());
+                let live = |s: &SessionRecord| s.idle_expires_at > now && s.expires_at > now;
+                cache.sessions.read_through(key, live, read).await
+            }
+            None => read.await,
+        }
     }
 
     /// Pushes the idle expiry of a session that was just used, at most once per
@@ -240,19 +252,22 @@ impl Store {
             .execute(pool)
             .await?;
         });
+        if let Some(cache) = &self.node_cache {
+            cache.sessions.update(&secret_key(hash.as_bytes()), |s| {
+                s.last_seen_at = now;
+                s.idle_expires_at = idle_expires_at;
+            });
+        }
         Ok(idle_expires_at)
     }
 
     /// Deletes sessions past their idle or absolute expiry; returns how many.
     pub async fn purge_expired_sessions(&self, now: Millis) -> StoreResult<u64> {
-        let purged = on_store!(self, write, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE idle_expires_at <= $1 OR expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(purged)
+        self.purge_expired(
+            "DELETE FROM sessions WHERE idle_expires_at <= $1 OR expires_at <= $1",
+            now,
+        )
+        .await
     }
 }
 
@@ -304,6 +319,7 @@ impl Store {
             }
             ended
         });
+        self.settle_node_cache().await;
         Ok(ended)
     }
 
@@ -334,6 +350,7 @@ impl Store {
             }
             users.len() as u64
         });
+        self.settle_node_cache().await;
         Ok(ended)
     }
 

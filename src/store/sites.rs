@@ -203,6 +203,7 @@ impl Store {
             }
             changed == 1
         });
+        self.settle_node_cache().await;
         Ok(found)
     }
 
@@ -316,6 +317,7 @@ impl Store {
                 }
             }
         });
+        self.settle_node_cache().await;
         Ok(outcome)
     }
 

@@ -319,6 +319,7 @@ impl Store {
             }
             ended == 1
         });
+        self.settle_node_cache().await;
         Ok(ended)
     }
 
@@ -390,6 +391,7 @@ impl Store {
                 }
             }
         });
+        self.settle_node_cache().await;
         Ok(change)
     }
 }
@@ -431,6 +433,7 @@ impl Store {
             }
             shown
         });
+        self.settle_node_cache().await;
         Ok(shown)
     }
 }

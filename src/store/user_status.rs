@@ -48,6 +48,7 @@ impl Store {
             }
             changed == 1
         });
+        self.settle_node_cache().await;
         Ok(found)
     }
 
@@ -80,6 +81,7 @@ impl Store {
             }
             changed == 1
         });
+        self.settle_node_cache().await;
         Ok(found)
     }
 }
@@ -175,6 +177,7 @@ impl Store {
                 None
             }
         });
+        self.settle_node_cache().await;
         Ok(found)
     }
 

@@ -176,13 +176,15 @@ pub fn test_config(db: &TestDb) -> Config {
 
 impl TestApp {
     pub async fn spawn(db: &TestDb, config: Config) -> TestApp {
-        let store = db.open_store().await;
+        let store = db.open_store().await.with_node_cache(&config.node_cache());
         Self::spawn_on_store(store, ManualClock::starting_now(), config).await
     }
 
     /// Another node on the same database, sharing this node's clock (its own first site).
     pub async fn spawn_peer(&self) -> TestApp {
-        let store = open_store(self.config.database_url.expose()).await;
+        let store = open_store(self.config.database_url.expose())
+            .await
+            .with_node_cache(&self.config.node_cache());
         Self::spawn_on_store(store, self.clock.clone(), self.config.clone()).await
     }
 

@@ -20,4 +20,5 @@ mod store_batch;
 mod store_direct;
 
 mod password;
+mod scale_out;
 mod signin;

@@ -1,0 +1,121 @@
+-- Node-local caches (src/store/node_cache) learn of every change that ends or alters a
+-- cached session, access token or API key from these triggers: they notify channel
+-- tessera_cache in the changing transaction itself, so no write path can forget it
+-- (the server, the CLI in another process, SQL typed by hand). Payloads, read by
+-- node_cache::Message: session:HEX, token:HEX (the stored hash), user:ID, site:ID, key:ID.
+-- A purge of expired rows notifies nobody (it sets tessera.purging for its transaction):
+-- a cache refuses an expired row by itself.
+
+CREATE FUNCTION tessera_sessions_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('tessera.purging', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    -- Many at once (a site's sessions ended): one notification per user instead.
+    IF (SELECT count(*) FROM gone) <= 1000 THEN
+        PERFORM pg_notify('tessera_cache', 'session:' || encode(session_hash, 'hex')) FROM gone;
+    ELSE
+        PERFORM pg_notify('tessera_cache', 'user:' || user_id)
+        FROM (SELECT DISTINCT user_id FROM gone) AS users;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER sessions_gone AFTER DELETE ON sessions
+    REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_sessions_gone();
+
+-- A slide (last use and idle expiry moving forward) changes nothing a node must drop:
+-- a node whose copy looks idle-expired reads the row again.
+CREATE FUNCTION tessera_session_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_cache', 'session:' || encode(OLD.session_hash, 'hex'));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER session_changed AFTER UPDATE ON sessions
+    FOR EACH ROW
+    WHEN (NOT (NEW.last_seen_at >= OLD.last_seen_at
+               AND NEW.idle_expires_at >= OLD.idle_expires_at
+               AND (NEW.session_hash, NEW.site_id, NEW.user_id, NEW.kind, NEW.created_at,
+                    NEW.expires_at, NEW.reverify_at)
+                   IS NOT DISTINCT FROM
+                   (OLD.session_hash, OLD.site_id, OLD.user_id, OLD.kind, OLD.created_at,
+                    OLD.expires_at, OLD.reverify_at)))
+    EXECUTE FUNCTION tessera_session_changed();
+
+CREATE FUNCTION tessera_access_tokens_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('tessera.purging', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF (SELECT count(*) FROM gone) <= 1000 THEN
+        PERFORM pg_notify('tessera_cache', 'token:' || encode(token_hash, 'hex')) FROM gone;
+    ELSE
+        PERFORM pg_notify('tessera_cache', 'key:' || key_id)
+        FROM (SELECT DISTINCT key_id FROM gone) AS keys;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER access_tokens_gone AFTER DELETE ON access_tokens
+    REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_access_tokens_gone();
+
+CREATE FUNCTION tessera_access_token_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_cache', 'token:' || encode(OLD.token_hash, 'hex'));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER access_token_changed AFTER UPDATE ON access_tokens
+    FOR EACH ROW EXECUTE FUNCTION tessera_access_token_changed();
+
+-- What a cached session shows of its user, and whether the user may still log in.
+CREATE FUNCTION tessera_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_cache', 'user:' || OLD.user_id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER user_changed AFTER UPDATE ON users
+    FOR EACH ROW
+    WHEN ((NEW.site_id, NEW.active, NEW.deleted, NEW.banned_at, NEW.ban_ends_at,
+           NEW.display_name, NEW.photo_url, NEW.role)
+          IS DISTINCT FROM
+          (OLD.site_id, OLD.active, OLD.deleted, OLD.banned_at, OLD.ban_ends_at,
+           OLD.display_name, OLD.photo_url, OLD.role))
+    EXECUTE FUNCTION tessera_user_changed();
+
+CREATE TRIGGER user_gone AFTER DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION tessera_user_changed();
+
+-- Disabled or enabled, settings changed (the time of a change alone is nothing).
+CREATE FUNCTION tessera_site_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_cache', 'site:' || OLD.site_id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER site_changed AFTER UPDATE ON sites
+    FOR EACH ROW
+    WHEN ((NEW.active, NEW.settings) IS DISTINCT FROM (OLD.active, OLD.settings))
+    EXECUTE FUNCTION tessera_site_changed();
+
+CREATE TRIGGER site_gone AFTER DELETE ON sites
+    FOR EACH ROW EXECUTE FUNCTION tessera_site_changed();
+
+-- Deleted, or its secret or site changed (its last use alone is nothing).
+CREATE FUNCTION tessera_api_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_cache', 'key:' || OLD.key_id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER api_key_changed AFTER UPDATE ON api_keys
+    FOR EACH ROW
+    WHEN ((NEW.secret_hash, NEW.site_id) IS DISTINCT FROM (OLD.secret_hash, OLD.site_id))
+    EXECUTE FUNCTION tessera_api_key_changed();
+
+CREATE TRIGGER api_key_gone AFTER DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION tessera_api_key_changed();
