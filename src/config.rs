@@ -74,7 +74,7 @@ pub struct Config {
     /// limit never falls below the floor nor rises above the ceiling.
     pub cookie_login_limit_floor: usize,
     pub cookie_login_limit_ceiling: usize,
-    /// PostgreSQL only: live sessions, access tokens and API keys held in this node's
+    /// PostgreSQL only: live sessions, access tokens, API keys and users held in this node's
     /// memory, each cache up to this many entries (0: none; see `store::node_cache`).
     pub node_cache_entries: usize,
     /// A cached entry is read again from the database after this long, whatever happened.
@@ -377,7 +377,7 @@ jwt_refresh_window = "14days"
 cookie_login_limit_floor = 4
 cookie_login_limit_ceiling = 256
 
-# PostgreSQL only: live sessions, access tokens and API keys kept in this node's memory,
+# PostgreSQL only: live sessions, access tokens, API keys and users kept in this node's memory,
 # each cache up to this many entries (0: none), kept true by LISTEN/NOTIFY; an entry is
 # read again after the TTL whatever happened (env TESSERA_NODE_CACHE_ENTRIES /
 # TESSERA_NODE_CACHE_TTL, flags --node-cache-entries / --node-cache-ttl).

@@ -1,5 +1,5 @@
 -- Node-local caches (src/store/node_cache) learn of every change that ends or alters a
--- cached session, access token or API key from these triggers: they notify channel
+-- cached session, access token, API key or user from these triggers: they notify channel
 -- tessera_cache in the changing transaction itself, so no write path can forget it
 -- (the server, the CLI in another process, SQL typed by hand). Payloads, read by
 -- node_cache::Message: session:HEX, token:HEX (the stored hash), user:ID, site:ID, key:ID.
@@ -71,7 +71,8 @@ END $$;
 CREATE TRIGGER access_token_changed AFTER UPDATE ON access_tokens
     FOR EACH ROW EXECUTE FUNCTION tessera_access_token_changed();
 
--- What a cached session shows of its user, and whether the user may still log in.
+-- A user changed in any way (its time of change alone is nothing): what a cached session
+-- shows of it, whether it may still log in, and the profile a login compares with.
 CREATE FUNCTION tessera_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('tessera_cache', 'user:' || OLD.user_id);
@@ -80,11 +81,8 @@ END $$;
 
 CREATE TRIGGER user_changed AFTER UPDATE ON users
     FOR EACH ROW
-    WHEN ((NEW.site_id, NEW.active, NEW.deleted, NEW.banned_at, NEW.ban_ends_at,
-           NEW.display_name, NEW.photo_url, NEW.role)
-          IS DISTINCT FROM
-          (OLD.site_id, OLD.active, OLD.deleted, OLD.banned_at, OLD.ban_ends_at,
-           OLD.display_name, OLD.photo_url, OLD.role))
+    WHEN ((to_jsonb(NEW) - 'updated_at' - 'search_text')
+          IS DISTINCT FROM (to_jsonb(OLD) - 'updated_at' - 'search_text'))
     EXECUTE FUNCTION tessera_user_changed();
 
 CREATE TRIGGER user_gone AFTER DELETE ON users

@@ -91,7 +91,7 @@ pub struct ServeArgs {
     /// Highest limit of one site's cookie-login verifications in flight [default: 256]
     #[arg(long, env = "TESSERA_COOKIE_LOGIN_LIMIT_CEILING")]
     cookie_login_limit_ceiling: Option<usize>,
-    /// PostgreSQL: entries of each node-local cache (sessions, access tokens, API keys);
+    /// PostgreSQL: entries of each node-local cache (sessions, access tokens, API keys, users);
     /// 0 turns it off [default: 100000]
     #[arg(long, env = "TESSERA_NODE_CACHE_ENTRIES")]
     node_cache_entries: Option<usize>,

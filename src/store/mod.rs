@@ -173,7 +173,7 @@ pub struct Store {
     direct: Option<Arc<direct::DirectReads>>,
     /// WAL checkpoints of a SQLite file, off the writer's path; stops with the last clone.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
-    /// Live sessions, tokens and keys held in memory on PostgreSQL (see `node_cache`).
+    /// Live sessions, tokens, keys and users held in memory on PostgreSQL (see `node_cache`).
     node_cache: Option<Arc<node_cache::NodeCache>>,
     /// Its listening connection; stops with the last clone.
     _listening: Option<Arc<node_cache::listener::Listening>>,
@@ -296,8 +296,8 @@ impl Store {
         })
     }
 
-    /// The same store with a node-local cache of live sessions, access tokens and API
-    /// keys, on PostgreSQL (see `node_cache`); unchanged on SQLite or with
+    /// The same store with a node-local cache of live sessions, access tokens, API keys
+    /// and users, on PostgreSQL (see `node_cache`); unchanged on SQLite or with
     /// `settings.entries` 0. For a long-running server: it holds a listening connection.
     pub fn with_node_cache(self, settings: &NodeCacheSettings) -> Self {
         match &self.backend {

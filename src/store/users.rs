@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, read_optional, Store, StoreResult};
+use super::node_cache::external_user_key;
+use super::{on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 
 /// The roles a user can have on a site (SPEC §1); stored as their lower-case names.
@@ -327,14 +328,23 @@ impl Store {
         site_id: i64,
         external_id: &str,
     ) -> StoreResult<Option<User>> {
-        let row = read_optional!(
-            self,
-            USER_BY_EXTERNAL_ID,
-            as UserRow,
-            UserRow::from_direct,
-            (site_id, external_id)
-        );
-        Ok(row.map(User::from))
+        let read = async {
+            let row = read_optional!(
+                self,
+                USER_BY_EXTERNAL_ID,
+                as UserRow,
+                UserRow::from_direct,
+                (site_id, external_id)
+            );
+            Ok::<_, StoreError>(row.map(User::from))
+        };
+        match &self.node_cache {
+            Some(cache) => {
+                let key = external_user_key(site_id, external_id);
+                cache.users.read_through(key, |_| true, read).await
+            }
+            None => read.await,
+        }
     }
 
     /// A local user by user name, or else by email (both case-insensitive).

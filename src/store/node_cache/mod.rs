@@ -1,5 +1,5 @@
-//! A node-local cache of live sessions, access tokens and API keys, for PostgreSQL,
-//! kept true by PostgreSQL `LISTEN/NOTIFY`.
+//! A node-local cache of live sessions, access tokens, API keys and users (by their
+//! site's id for them), for PostgreSQL, kept true by PostgreSQL `LISTEN/NOTIFY`.
 //!
 //! On PostgreSQL every widget load would otherwise read its session from the database:
 //! the database becomes the ceiling of the whole installation (one indexed read per
@@ -49,6 +49,7 @@ use tokio::sync::oneshot;
 use super::access_tokens::AccessTokenRecord;
 use super::api_keys::KeyCredential;
 use super::sessions::SessionRecord;
+use super::users::User;
 use super::StoreResult;
 
 /// The notification channel of every invalidation (and of fences and heartbeats).
@@ -64,7 +65,7 @@ const PRUNE_AT: usize = 4_096;
 /// How large the caches are and how long an entry is trusted at most.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeCacheSettings {
-    /// Entries of each cache (sessions, access tokens, API keys); 0 turns caching off.
+    /// Entries of each cache (sessions, access tokens, API keys, users); 0 turns caching off.
     pub entries: usize,
     /// An entry is read again from the store after this long, whatever happened.
     pub ttl: Duration,
@@ -114,6 +115,26 @@ impl Cached for AccessTokenRecord {
             key_id: Some(self.key_id),
         }
     }
+}
+
+impl Cached for User {
+    fn tags(&self) -> Tags {
+        Tags {
+            site_id: self.site_id,
+            user_id: Some(self.user_id),
+            key_id: None,
+        }
+    }
+}
+
+/// The key of a user cached by its site and the site's id for it.
+pub(crate) fn external_user_key(site_id: i64, external_id: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::new()
+        .chain_update(site_id.to_le_bytes())
+        .chain_update(external_id.as_bytes())
+        .finalize()
+        .into()
 }
 
 impl Cached for KeyCredential {
@@ -424,6 +445,10 @@ pub(crate) struct NodeCache {
     pub(crate) sessions: Shelf<SessionRecord>,
     pub(crate) tokens: Shelf<AccessTokenRecord>,
     pub(crate) keys: Shelf<KeyCredential>,
+    /// Users by their site's id for them: a login of a returning user whose profile
+    /// did not change then reads nothing before its commit (which reads the user
+    /// again, in its transaction, before deciding).
+    pub(crate) users: Shelf<User>,
     shared: Arc<Shared>,
     /// Names this node's fences on the shared channel.
     node: String,
@@ -445,6 +470,7 @@ impl std::fmt::Debug for NodeCache {
             .field("sessions", &self.sessions.len())
             .field("tokens", &self.tokens.len())
             .field("keys", &self.keys.len())
+            .field("users", &self.users.len())
             .finish()
     }
 }
@@ -472,6 +498,7 @@ impl NodeCache {
         let sessions = Shelf::new(settings.entries, &shared, &lookups, "session");
         let tokens = Shelf::new(settings.entries, &shared, &lookups, "access_token");
         let keys = Shelf::new(settings.entries, &shared, &lookups, "api_key");
+        let users = Shelf::new(settings.entries, &shared, &lookups, "user");
         let entries = Family::<CacheLabel, Gauge>::default();
         registry.register("entries", "Entries held by each cache", entries.clone());
         let trusted_gauge = Gauge::default();
@@ -502,6 +529,7 @@ impl NodeCache {
             sessions,
             tokens,
             keys,
+            users,
             shared,
             node: crate::secrets::random_urlsafe(9),
             next_fence: AtomicU64::new(1),
@@ -554,6 +582,7 @@ impl NodeCache {
             self.sessions.entries.clear();
             self.tokens.entries.clear();
             self.keys.entries.clear();
+            self.users.entries.clear();
         } else if let Scope::Secret(key) = scope {
             drop(index);
             // Freed at once; the index alone would refuse it anyway.
@@ -604,6 +633,7 @@ impl NodeCache {
             ("session", self.sessions.len()),
             ("access_token", self.tokens.len()),
             ("api_key", self.keys.len()),
+            ("user", self.users.len()),
         ] {
             self.entries
                 .get_or_create(&CacheLabel { cache })
