@@ -240,18 +240,14 @@ impl Store {
             return Ok(session.idle_expires_at);
         }
         let idle_expires_at = (now + idle_timeout_ms).min(session.expires_at);
-        on_store!(self, write, |pool| {
-            // The condition keeps concurrent slides on several nodes from moving it backwards.
-            sqlx::query(
-                "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
-                 WHERE session_hash = $3 AND last_seen_at < $1",
-            )
-            .bind(now)
-            .bind(idle_expires_at)
-            .bind(hash.as_bytes())
-            .execute(pool)
-            .await?;
-        });
+        // Through the group-commit writer: every live session slides once a minute, and
+        // a commit each would cost far more than the update.
+        let slide = Slide {
+            hash: hash.clone(),
+            now,
+            idle_expires_at,
+        };
+        self.batcher.insert(Insert::Slide(slide)).await?;
         if let Some(cache) = &self.node_cache {
             cache.sessions.update(&secret_key(hash.as_bytes()), |s| {
                 s.last_seen_at = now;
@@ -270,6 +266,21 @@ impl Store {
         .await
     }
 }
+
+/// A session's idle expiry pushed forward (see [`Store::slide_session`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Slide {
+    pub hash: TimedHash,
+    pub now: Millis,
+    pub idle_expires_at: Millis,
+}
+
+/// Writes one [`Slide`] (binds: now, idle expiry, hash). The condition keeps concurrent
+/// slides on several nodes from moving it backwards. `$N` are positional for sqlx and
+/// numbered parameters for rusqlite alike.
+pub(crate) const SLIDE_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
+     WHERE session_hash = $3 AND last_seen_at < $1";
 
 /// A session that a logout just ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]

@@ -101,6 +101,26 @@ async fn assert_cache_used(node: &TestApp, cache: &str, at_least: usize) {
 }
 
 both_stores! {
+    async fn a_session_slid_on_one_node_stays_live_on_the_other(app) {
+        let b = app.spawn_peer().await;
+        let token = app.token("accounts").await;
+        let (_, session) = login_ok(&app, &token, "slider", "S").await;
+        // B holds the session with its first idle expiry (12 h).
+        assert_live(&b, &session).await;
+        assert_live(&b, &session).await;
+        // A slides it 11 h later; 2 h after that B's copy looks expired, the row is not.
+        app.clock.advance(Duration::from_secs(11 * 3600));
+        assert_live(&app, &session).await;
+        app.clock.advance(Duration::from_secs(2 * 3600));
+        let info = assert_live(&b, &session).await;
+        // (and B slides it in turn)
+        let slid_by_b = app.clock_now() + 12 * 3600 * 1000;
+        assert_eq!(info["idle_expires_at"], tessera::clock::rfc3339(slid_by_b));
+        // A's copy (slid 11 h in) looks expired 11 h later; B's slide keeps the row live.
+        app.clock.advance(Duration::from_secs(11 * 3600));
+        assert_live(&app, &session).await;
+    }
+
     async fn a_logout_on_one_node_is_refused_on_the_other_within_the_bound(app) {
         let b = app.spawn_peer().await;
         let token = app.token("accounts").await;

@@ -12,7 +12,7 @@ use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::NewAuditEvent;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
-use crate::store::sessions::NewSession;
+use crate::store::sessions::{NewSession, Slide, SLIDE_SESSION};
 use crate::store::used_tokens::{UsedToken, INSERT_USED_TOKEN};
 use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
 use crate::store::{on_store, Backend, StoreError};
@@ -82,11 +82,13 @@ impl Batch<'_> {
         let mut sessions: Vec<NewSession> = Vec::new();
         let mut events: Vec<NewAuditEvent> = Vec::new();
         let mut used_tokens: Vec<&UsedToken> = Vec::new();
+        let mut slides: Vec<&Slide> = Vec::new();
         for row in rows {
             match row {
                 Insert::Session(s) => sessions.push(s.clone()),
                 Insert::Audit(e) => events.push(e.clone()),
                 Insert::UsedToken(t) => used_tokens.push(t),
+                Insert::Slide(s) => slides.push(s),
                 Insert::AccessToken(_) | Insert::Login(_) => {}
             }
         }
@@ -96,11 +98,13 @@ impl Batch<'_> {
         // token presented twice in one batch is a first use once (the saving is the
         // batch's one commit, not the statement count).
         let mut first_uses: Vec<bool> = Vec::with_capacity(used_tokens.len());
+        let mut slid: Vec<bool> = Vec::with_capacity(slides.len());
         on_store!(self, write, |pool| {
             if sessions.is_empty()
                 && events.is_empty()
                 && logins.is_empty()
                 && used_tokens.is_empty()
+                && slides.is_empty()
             {
                 // One statement is a transaction of its own: one round trip to the
                 // database instead of three, and tokens are most of what is written.
@@ -125,6 +129,15 @@ impl Batch<'_> {
                         .execute(&mut *tx)
                         .await?;
                     first_uses.push(done.rows_affected() == 1);
+                }
+                for s in &slides {
+                    let done = sqlx::query(SLIDE_SESSION)
+                        .bind(s.now)
+                        .bind(s.idle_expires_at)
+                        .bind(s.hash.as_bytes())
+                        .execute(&mut *tx)
+                        .await?;
+                    slid.push(done.rows_affected() == 1);
                 }
                 // Logins: the users as this transaction sees them (profile changes
                 // first, each in a savepoint so that a refusal undoes it), then one
@@ -236,7 +249,8 @@ impl Batch<'_> {
                 tx.commit().await?;
             }
         });
-        self.outcome(rows, inserted, outcomes, first_uses).await
+        self.outcome(rows, inserted, outcomes, [first_uses, slid])
+            .await
     }
 
     /// For each row, whether it was written; and the use of each key that issued a
@@ -246,7 +260,7 @@ impl Batch<'_> {
         rows: &[&Insert],
         inserted: Vec<IssuedToken>,
         logins: Vec<LoginOutcome>,
-        first_uses: Vec<bool>,
+        [first_uses, slid]: [Vec<bool>; 2],
     ) -> Result<Vec<Written>, StoreError> {
         let mut used: HashMap<i64, Millis> = HashMap::new();
         let mut issued: HashSet<Vec<u8>> = HashSet::with_capacity(inserted.len());
@@ -262,6 +276,7 @@ impl Batch<'_> {
         }
         let mut logins = logins.into_iter();
         let mut first_uses = first_uses.into_iter();
+        let mut slid = slid.into_iter();
         rows.iter()
             .map(|row| match row {
                 Insert::AccessToken(t) => Ok(Written::Inserted(issued.contains(t.hash.as_bytes()))),
@@ -271,6 +286,7 @@ impl Batch<'_> {
                     .map(|o| Written::Login(Box::new(o)))
                     .ok_or_else(lost),
                 Insert::UsedToken(_) => first_uses.next().map(Written::Inserted).ok_or_else(lost),
+                Insert::Slide(_) => slid.next().map(Written::Inserted).ok_or_else(lost),
             })
             .collect()
     }

@@ -20,7 +20,7 @@ use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::{NewAuditEvent, AUDIT_INSERT_SQLITE};
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
-use crate::store::sessions::{NewSession, SESSION_INSERT_SQLITE};
+use crate::store::sessions::{NewSession, SESSION_INSERT_SQLITE, SLIDE_SESSION};
 use crate::store::used_tokens::INSERT_USED_TOKEN;
 use crate::store::users::{UserRow, UPSERT_SSO_PROFILE, USER_BY_ID};
 use crate::store::StoreError;
@@ -153,6 +153,12 @@ fn write(
             Insert::Login(login) => {
                 log_in(&mut tx, login, &mut sites).map(|o| Written::Login(Box::new(o)))
             }
+            Insert::Slide(slide) => tx
+                .prepare_cached(SLIDE_SESSION)
+                .and_then(|mut update| {
+                    update.execute((slide.now, slide.idle_expires_at, slide.hash.as_bytes()))
+                })
+                .map(|n| Written::Inserted(n == 1)),
         });
     }
     for (key_id, at) in key_uses.due(used) {
