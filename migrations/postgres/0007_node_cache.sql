@@ -1,8 +1,9 @@
 -- Node-local caches (src/store/node_cache) learn of every change that ends or alters a
--- cached session, access token, API key or user from these triggers: they notify channel
--- tessera_cache in the changing transaction itself, so no write path can forget it
--- (the server, the CLI in another process, SQL typed by hand). Payloads, read by
--- node_cache::Message: session:HEX, token:HEX (the stored hash), user:ID, site:ID, key:ID.
+-- cached session, access token, API key, user or allowed origin from these triggers: they
+-- notify channel tessera_cache in the changing transaction itself, so no write path can
+-- forget it (the server, the CLI in another process, SQL typed by hand). Payloads, read by
+-- node_cache::Message: session:HEX, token:HEX (the stored hash), user:ID, site:ID (its
+-- state, settings or origins), key:ID.
 -- A purge of expired rows notifies nobody (it sets tessera.purging for its transaction):
 -- a cache refuses an expired row by itself.
 
@@ -117,3 +118,21 @@ CREATE TRIGGER api_key_changed AFTER UPDATE ON api_keys
 
 CREATE TRIGGER api_key_gone AFTER DELETE ON api_keys
     FOR EACH ROW EXECUTE FUNCTION tessera_api_key_changed();
+
+-- A site's allowed browser origins: added ones matter as much as removed ones (a cached
+-- "no" becomes wrong).
+CREATE FUNCTION tessera_site_origin_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pg_notify('tessera_cache', 'site:' || NEW.site_id);
+    ELSE
+        PERFORM pg_notify('tessera_cache', 'site:' || OLD.site_id);
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM pg_notify('tessera_cache', 'site:' || NEW.site_id);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER site_origin_changed AFTER INSERT OR UPDATE OR DELETE ON site_origins
+    FOR EACH ROW EXECUTE FUNCTION tessera_site_origin_changed();

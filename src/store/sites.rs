@@ -4,6 +4,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
+use super::node_cache::{origin_key, OriginAllowed};
 use super::{api_keys, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 pub use crate::settings::{AccountHandling, SiteSettings};
@@ -325,15 +326,40 @@ impl Store {
     pub async fn site_allows_origin(&self, site_id: i64, origin: &str) -> StoreResult<bool> {
         const ALLOWED: &str = "SELECT o.site_id FROM site_origins o \
              JOIN sites s ON s.site_id = o.site_id WHERE o.site_id = $1 AND o.origin = $2 AND s.active";
-        let found = read_optional!(self, ALLOWED, scalar i64, (site_id, origin));
-        Ok(found.is_some())
+        let read = async {
+            let found = read_optional!(self, ALLOWED, scalar i64, (site_id, origin));
+            Ok::<_, StoreError>(found.is_some())
+        };
+        self.origin_answer(Some(site_id), origin, read).await
     }
 
     /// Whether any active site allows `origin` (answers CORS preflights, which name no site).
     pub async fn any_site_allows_origin(&self, origin: &str) -> StoreResult<bool> {
         const ALLOWED_ANYWHERE: &str = "SELECT o.site_id FROM site_origins o \
              JOIN sites s ON s.site_id = o.site_id WHERE o.origin = $1 AND s.active LIMIT 1";
-        let found = read_optional!(self, ALLOWED_ANYWHERE, scalar i64, (origin,));
-        Ok(found.is_some())
+        let read = async {
+            let found = read_optional!(self, ALLOWED_ANYWHERE, scalar i64, (origin,));
+            Ok::<_, StoreError>(found.is_some())
+        };
+        self.origin_answer(None, origin, read).await
+    }
+
+    /// `read`'s answer, through the node cache when there is one.
+    async fn origin_answer(
+        &self,
+        site: Option<i64>,
+        origin: &str,
+        read: impl std::future::Future<Output = StoreResult<bool>>,
+    ) -> StoreResult<bool> {
+        let Some(cache) = &self.node_cache else {
+            return read.await;
+        };
+        let key = origin_key(site, origin);
+        let read = async {
+            let allowed = read.await?;
+            Ok(Some(OriginAllowed { site, allowed }))
+        };
+        let answer = cache.origins.read_through(key, |_| true, read).await?;
+        Ok(answer.is_some_and(|a| a.allowed))
     }
 }

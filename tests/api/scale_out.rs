@@ -121,6 +121,29 @@ both_stores! {
         assert_live(&app, &session).await;
     }
 
+    async fn an_origin_added_or_removed_on_one_node_holds_on_the_other(app) {
+        let b = app.spawn_peer().await;
+        let api = AdminApi::new(&app).await;
+        let token = app.token("accounts").await;
+        let (_, session) = login_ok(&app, &token, "o", "O").await;
+        const ORIGIN: &str = "https://news.example";
+        for round in 0..20 {
+            assert!(!origin_allowed(&b, &session, ORIGIN).await, "round {round}");
+            assert!(!origin_allowed(&b, &session, ORIGIN).await);
+            let (status, body) = api.patch("/site", json!({ "origins": [ORIGIN] })).await;
+            assert_eq!(status, 200, "{body}");
+            let added = Instant::now();
+            assert!(origin_allowed(&app, &session, ORIGIN).await, "at once on node A");
+            refused_after(added, || origin_allowed(&b, &session, ORIGIN)).await;
+            let (status, body) = api.patch("/site", json!({ "origins": [] })).await;
+            assert_eq!(status, 200, "{body}");
+            let removed = Instant::now();
+            assert!(!origin_allowed(&app, &session, ORIGIN).await, "at once on node A");
+            refused_after(removed, || async { !origin_allowed(&b, &session, ORIGIN).await }).await;
+        }
+        assert_cache_used(&b, "origin", 20).await;
+    }
+
     async fn a_logout_on_one_node_is_refused_on_the_other_within_the_bound(app) {
         let b = app.spawn_peer().await;
         let token = app.token("accounts").await;
@@ -203,6 +226,23 @@ both_stores! {
         }
         report(&b, "site disable", &mut site_lags);
     }
+}
+
+/// Whether `node` lets a page at `origin` read the session's lookup.
+async fn origin_allowed(node: &TestApp, session: &str, origin: &str) -> bool {
+    let response = node
+        .client
+        .get(node.url("/rest/v1/session"))
+        .header("X-Tessera-Session", session)
+        .header("Origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_some()
 }
 
 /// An admin token of `site_id` minted with this key.

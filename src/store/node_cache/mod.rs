@@ -1,5 +1,6 @@
-//! A node-local cache of live sessions, access tokens, API keys and users (by their
-//! site's id for them), for PostgreSQL, kept true by PostgreSQL `LISTEN/NOTIFY`.
+//! A node-local cache of live sessions, access tokens, API keys, users (by their site's
+//! id for them) and allowed browser origins, for PostgreSQL, kept true by PostgreSQL
+//! `LISTEN/NOTIFY`.
 //!
 //! On PostgreSQL every widget load would otherwise read its session from the database:
 //! the database becomes the ceiling of the whole installation (one indexed read per
@@ -8,7 +9,7 @@
 //! The promise, and how each part of it is kept:
 //! - **Every change that ends or alters a cached row notifies**, in the changing
 //!   transaction itself: triggers (migration `0007_node_cache`) on `sessions`,
-//!   `access_tokens`, `users`, `sites` and `api_keys` send a payload on [`CHANNEL`]
+//!   `access_tokens`, `users`, `sites`, `site_origins` and `api_keys` send a payload on [`CHANNEL`]
 //!   naming what changed ([`Message`]). Being triggers, no write path can forget them:
 //!   not the server, not the CLI in another process, not SQL typed by hand.
 //! - **Every node listens** (`listener`) and records each revocation with a sequence
@@ -26,7 +27,8 @@
 //!   its heartbeats) every read goes to the store and nothing is filled; once listening
 //!   again, the node drops everything it held before trusting its cache again.
 //! - Entries also expire on their own after a TTL (30 s by default), a last resort.
-//! - Nothing negative is cached: an unknown secret is always asked of the store.
+//! - Nothing negative is cached, an unknown secret is always asked of the store; except
+//!   an origin's "no", which any change to a site's origins ends like its "yes".
 //!
 //! SQLite has no cache: its reads are in-process already (`direct`), and the CLI
 //! writes it from another process without any notification.
@@ -125,6 +127,37 @@ impl Cached for User {
             key_id: None,
         }
     }
+}
+
+/// Whether a browser origin may read answers about a site (`site` `None`: about any
+/// site, as a CORS preflight asks). Cached yes or no: a page's every request asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginAllowed {
+    pub site: Option<i64>,
+    pub allowed: bool,
+}
+
+/// The site of an answer that depends on every site: any site's change ends it.
+const ANY_SITE: i64 = i64::MIN;
+
+impl Cached for OriginAllowed {
+    fn tags(&self) -> Tags {
+        Tags {
+            site_id: self.site.unwrap_or(ANY_SITE),
+            user_id: None,
+            key_id: None,
+        }
+    }
+}
+
+/// The key of an origin's answer for `site` (`None`: any site).
+pub(crate) fn origin_key(site: Option<i64>, origin: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::new()
+        .chain_update(site.unwrap_or(ANY_SITE).to_le_bytes())
+        .chain_update(origin.as_bytes())
+        .finalize()
+        .into()
 }
 
 /// The key of a user cached by its site and the site's id for it.
@@ -449,6 +482,8 @@ pub(crate) struct NodeCache {
     /// did not change then reads nothing before its commit (which reads the user
     /// again, in its transaction, before deciding).
     pub(crate) users: Shelf<User>,
+    /// Allowed browser origins, yes or no (the CORS check of every widget request).
+    pub(crate) origins: Shelf<OriginAllowed>,
     shared: Arc<Shared>,
     /// Names this node's fences on the shared channel.
     node: String,
@@ -471,6 +506,7 @@ impl std::fmt::Debug for NodeCache {
             .field("tokens", &self.tokens.len())
             .field("keys", &self.keys.len())
             .field("users", &self.users.len())
+            .field("origins", &self.origins.len())
             .finish()
     }
 }
@@ -499,6 +535,7 @@ impl NodeCache {
         let tokens = Shelf::new(settings.entries, &shared, &lookups, "access_token");
         let keys = Shelf::new(settings.entries, &shared, &lookups, "api_key");
         let users = Shelf::new(settings.entries, &shared, &lookups, "user");
+        let origins = Shelf::new(settings.entries, &shared, &lookups, "origin");
         let entries = Family::<CacheLabel, Gauge>::default();
         registry.register("entries", "Entries held by each cache", entries.clone());
         let trusted_gauge = Gauge::default();
@@ -530,6 +567,7 @@ impl NodeCache {
             tokens,
             keys,
             users,
+            origins,
             shared,
             node: crate::secrets::random_urlsafe(9),
             next_fence: AtomicU64::new(1),
@@ -570,7 +608,12 @@ impl NodeCache {
         let flush = match scope {
             Scope::All => true,
             scope => {
-                index.by_scope.insert(scope, (seq, Instant::now()));
+                let now = Instant::now();
+                index.by_scope.insert(scope, (seq, now));
+                if let Scope::Site(_) = scope {
+                    // Whether any site allows an origin depends on this one too.
+                    index.by_scope.insert(Scope::Site(ANY_SITE), (seq, now));
+                }
                 !index.prune(self.shared.ttl)
             }
         };
@@ -583,6 +626,7 @@ impl NodeCache {
             self.tokens.entries.clear();
             self.keys.entries.clear();
             self.users.entries.clear();
+            self.origins.entries.clear();
         } else if let Scope::Secret(key) = scope {
             drop(index);
             // Freed at once; the index alone would refuse it anyway.
@@ -634,6 +678,7 @@ impl NodeCache {
             ("access_token", self.tokens.len()),
             ("api_key", self.keys.len()),
             ("user", self.users.len()),
+            ("origin", self.origins.len()),
         ] {
             self.entries
                 .get_or_create(&CacheLabel { cache })

@@ -235,3 +235,34 @@ fn resident_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn a_change_to_any_site_ends_the_answers_about_every_site() {
+    let cache = trusted(NodeCacheSettings::default());
+    let cache = &cache;
+    let answer = |site| async move {
+        cache
+            .origins
+            .read_through(
+                origin_key(site, "https://a.example"),
+                |_| true,
+                async move {
+                    Ok::<_, StoreError>(Some(OriginAllowed {
+                        site,
+                        allowed: false,
+                    }))
+                },
+            )
+            .await
+            .unwrap()
+    };
+    answer(None).await;
+    answer(Some(1)).await;
+    answer(Some(2)).await;
+    let cached = |site| cache.origins.get(&origin_key(site, "https://a.example"));
+    assert!(cached(None).is_some() && cached(Some(1)).is_some());
+    cache.apply("site:1");
+    assert_eq!(cached(None), None, "any site: site 1 was one of them");
+    assert_eq!(cached(Some(1)), None);
+    assert!(cached(Some(2)).is_some(), "another site's answer stays");
+}
