@@ -73,16 +73,9 @@ impl Store {
                 (hash.as_bytes(), now)
             ))
         };
-        match &self.node_cache {
-            Some(cache) => {
-                let key = secret_key(hash.as_bytes());
-                cache
-                    .tokens
-                    .read_through(key, |t| t.expires_at > now, read)
-                    .await
-            }
-            None => read.await,
-        }
+        let key = || secret_key(hash.as_bytes());
+        self.read_cached(|c| &c.tokens, key, |t| t.expires_at > now, read)
+            .await
     }
 
     /// Revokes a token of `site_id`; a token of another site is left alone.

@@ -207,10 +207,8 @@ impl Store {
                 (hash.as_bytes(),)
             ))
         };
-        match &self.node_cache {
-            Some(cache) => cache.keys.read_through(hash.0, |_| true, read).await,
-            None => read.await,
-        }
+        self.read_cached(|c| &c.keys, || hash.0, |_| true, read)
+            .await
     }
 
     /// Records that a key was used, at most once per [`LAST_USED_RESOLUTION_MS`].

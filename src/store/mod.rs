@@ -315,6 +315,21 @@ impl Store {
         }
     }
 
+    /// `read`'s row, through the node cache's `shelf` under `key` when there is a cache
+    /// (a cached row only if `usable` accepts it); `read` alone otherwise.
+    async fn read_cached<V: node_cache::Cached>(
+        &self,
+        shelf: fn(&node_cache::NodeCache) -> &node_cache::Shelf<V>,
+        key: impl FnOnce() -> [u8; 32],
+        usable: impl Fn(&V) -> bool,
+        read: impl std::future::Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<Option<V>> {
+        match &self.node_cache {
+            Some(cache) => shelf(cache).read_through(key(), usable, read).await,
+            None => read.await,
+        }
+    }
+
     /// Whether the node cache is in use now (it listens for invalidations).
     pub fn node_cache_trusted(&self) -> bool {
         self.node_cache.as_ref().is_some_and(|c| c.is_trusted())

@@ -216,15 +216,10 @@ impl Store {
                 (hash.as_bytes(), now)
             ))
         };
-        match &self.node_cache {
-            // A copy that looks expired is read again: another node may have slid it.
-            Some(cache) => {
-                let key = secret_key(hash.as_bytes());
-                let live = |s: &SessionRecord| s.idle_expires_at > now && s.expires_at > now;
-                cache.sessions.read_through(key, live, read).await
-            }
-            None => read.await,
-        }
+        // A copy that looks expired is read again: another node may have slid it.
+        let live = |s: &SessionRecord| s.idle_expires_at > now && s.expires_at > now;
+        let key = || secret_key(hash.as_bytes());
+        self.read_cached(|c| &c.sessions, key, live, read).await
     }
 
     /// Pushes the idle expiry of a session that was just used, at most once per

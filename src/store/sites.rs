@@ -351,15 +351,14 @@ impl Store {
         origin: &str,
         read: impl std::future::Future<Output = StoreResult<bool>>,
     ) -> StoreResult<bool> {
-        let Some(cache) = &self.node_cache else {
-            return read.await;
-        };
-        let key = origin_key(site, origin);
         let read = async {
             let allowed = read.await?;
             Ok(Some(OriginAllowed { site, allowed }))
         };
-        let answer = cache.origins.read_through(key, |_| true, read).await?;
+        let key = || origin_key(site, origin);
+        let answer = self
+            .read_cached(|c| &c.origins, key, |_| true, read)
+            .await?;
         Ok(answer.is_some_and(|a| a.allowed))
     }
 }

@@ -338,13 +338,8 @@ impl Store {
             );
             Ok::<_, StoreError>(row.map(User::from))
         };
-        match &self.node_cache {
-            Some(cache) => {
-                let key = external_user_key(site_id, external_id);
-                cache.users.read_through(key, |_| true, read).await
-            }
-            None => read.await,
-        }
+        let key = || external_user_key(site_id, external_id);
+        self.read_cached(|c| &c.users, key, |_| true, read).await
     }
 
     /// A local user by user name, or else by email (both case-insensitive).
