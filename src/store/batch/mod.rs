@@ -28,6 +28,7 @@
 //!   token insert: on PostgreSQL the round trips are what counts.
 
 mod pool;
+mod rows;
 mod sqlite_file;
 
 use std::collections::HashMap;

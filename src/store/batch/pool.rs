@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use tokio::sync::mpsc;
 
-use super::{note_use, Insert, KeyUses, Reply, Written, MAX_BATCH, RECORD_KEY_USE};
+use super::{note_use, rows, Insert, KeyUses, Reply, Written, MAX_BATCH, RECORD_KEY_USE};
 use crate::clock::Millis;
 use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
@@ -235,16 +235,10 @@ impl Batch<'_> {
                     });
                 }
                 if !sessions.is_empty() {
-                    let mut insert =
-                        QueryBuilder::new(crate::store::sessions::session_insert_columns!());
-                    insert.push_values(&sessions, |mut row, s| s.push_values(&mut row));
-                    insert.build().execute(&mut *tx).await?;
+                    rows::sessions(&sessions).build().execute(&mut *tx).await?;
                 }
                 if !events.is_empty() {
-                    let mut insert =
-                        QueryBuilder::new(crate::store::audit::audit_insert_columns!());
-                    insert.push_values(&events, |mut row, e| e.push_values(&mut row));
-                    insert.build().execute(&mut *tx).await?;
+                    rows::events(&events).build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }
