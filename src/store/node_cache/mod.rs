@@ -34,6 +34,12 @@
 //! writes it from another process without any notification.
 
 pub(crate) mod listener;
+mod message;
+mod rows;
+
+pub(crate) use message::{Message, Scope};
+use rows::ANY_SITE;
+pub(crate) use rows::{external_user_key, origin_key, secret_key, Cached, OriginAllowed, Tags};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -84,170 +90,6 @@ impl Default for NodeCacheSettings {
             heartbeat: Duration::from_secs(2),
         }
     }
-}
-
-/// What a cached row depends on: a change to any of these ends it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tags {
-    pub site_id: i64,
-    pub user_id: Option<i64>,
-    pub key_id: Option<i64>,
-}
-
-/// A row the cache may hold.
-pub(crate) trait Cached: Clone + Send + Sync + 'static {
-    fn tags(&self) -> Tags;
-}
-
-impl Cached for SessionRecord {
-    fn tags(&self) -> Tags {
-        Tags {
-            site_id: self.site_id,
-            user_id: Some(self.user_id),
-            key_id: None,
-        }
-    }
-}
-
-impl Cached for AccessTokenRecord {
-    fn tags(&self) -> Tags {
-        Tags {
-            site_id: self.site_id,
-            user_id: None,
-            key_id: Some(self.key_id),
-        }
-    }
-}
-
-impl Cached for User {
-    fn tags(&self) -> Tags {
-        Tags {
-            site_id: self.site_id,
-            user_id: Some(self.user_id),
-            key_id: None,
-        }
-    }
-}
-
-/// Whether a browser origin may read answers about a site (`site` `None`: about any
-/// site, as a CORS preflight asks). Cached yes or no: a page's every request asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct OriginAllowed {
-    pub site: Option<i64>,
-    pub allowed: bool,
-}
-
-/// The site of an answer that depends on every site: any site's change ends it.
-const ANY_SITE: i64 = i64::MIN;
-
-impl Cached for OriginAllowed {
-    fn tags(&self) -> Tags {
-        Tags {
-            site_id: self.site.unwrap_or(ANY_SITE),
-            user_id: None,
-            key_id: None,
-        }
-    }
-}
-
-/// The key of an origin's answer for `site` (`None`: any site).
-pub(crate) fn origin_key(site: Option<i64>, origin: &str) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::new()
-        .chain_update(site.unwrap_or(ANY_SITE).to_le_bytes())
-        .chain_update(origin.as_bytes())
-        .finalize()
-        .into()
-}
-
-/// The key of a user cached by its site and the site's id for it.
-pub(crate) fn external_user_key(site_id: i64, external_id: &str) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::new()
-        .chain_update(site_id.to_le_bytes())
-        .chain_update(external_id.as_bytes())
-        .finalize()
-        .into()
-}
-
-impl Cached for KeyCredential {
-    fn tags(&self) -> Tags {
-        Tags {
-            site_id: self.site_id,
-            user_id: None,
-            key_id: Some(self.key_id),
-        }
-    }
-}
-
-/// The key of a cached row: the SHA-256 of its secret, i.e. the last 32 bytes of the
-/// stored hash (a session's and a token's stored hash start with their issue time).
-pub(crate) fn secret_key(stored_hash: &[u8]) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    let tail = &stored_hash[stored_hash.len().saturating_sub(32)..];
-    key[32 - tail.len()..].copy_from_slice(tail);
-    key
-}
-
-/// What a change ends, as its notification names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Scope {
-    /// One session or access token (the key of its row).
-    Secret([u8; 32]),
-    User(i64),
-    Site(i64),
-    Key(i64),
-    All,
-}
-
-/// A payload on [`CHANNEL`]. The triggers of migration `0007_node_cache` write the
-/// revocations: `session:HEX` and `token:HEX` (the stored hash), `user:ID`, `site:ID`,
-/// `key:ID`, `all`. Nodes write `fence:NODE:N` and `heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Message {
-    Revoke(Scope),
-    Fence { node: String, number: u64 },
-    Heartbeat,
-}
-
-impl Message {
-    /// A payload this version cannot read revokes everything: a newer node may be
-    /// saying something that matters, and a flush is always safe.
-    pub(crate) fn parse(payload: &str) -> Message {
-        let (kind, rest) = payload.split_once(':').unwrap_or((payload, ""));
-        let id = || rest.parse::<i64>().ok();
-        let scope = match kind {
-            "session" | "token" => decode_hex(rest).map(|bytes| Scope::Secret(secret_key(&bytes))),
-            "user" => id().map(Scope::User),
-            "site" => id().map(Scope::Site),
-            "key" => id().map(Scope::Key),
-            "all" if rest.is_empty() => Some(Scope::All),
-            "heartbeat" if rest.is_empty() => return Message::Heartbeat,
-            "fence" => {
-                if let Some((node, number)) = rest.rsplit_once(':') {
-                    if let Ok(number) = number.parse() {
-                        return Message::Fence {
-                            node: node.to_string(),
-                            number,
-                        };
-                    }
-                }
-                None
-            }
-            _ => None,
-        };
-        Message::Revoke(scope.unwrap_or(Scope::All))
-    }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.is_empty() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// When an entry's fill started: the revocation sequence then, and the time.
