@@ -19,7 +19,7 @@ use crate::jose::Refusal;
 use crate::secrets::SecretHash;
 use crate::sessions::cors::{self, CorsSite};
 use crate::signin::answer::SessionLogin;
-use crate::signin::{self, Attempt, Flow, Grant, Identity};
+use crate::signin::{self, Attempt, Flow, Grant, Identity, SignInError};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
 
@@ -66,8 +66,9 @@ impl Codes {
         )
     }
 
-    /// Uses the token up (a second use, on any node, is refused until it expires),
-    /// then signs the profile in: the site is the profile's source of truth.
+    /// Signs the profile in, spending the token in the login's own commit (a second
+    /// use, on any node, is refused until it expires): the site is the profile's
+    /// source of truth.
     pub async fn sign_in_once(
         &self,
         state: &AppState,
@@ -76,19 +77,18 @@ impl Codes {
         remember_until: Millis,
         profile: MappedProfile,
     ) -> Result<Response, ApiError> {
-        let first_use = state
-            .store
-            .use_token_once(replay_key, attempt.site_id, state.now(), remember_until)
-            .await?;
-        if !first_use {
-            return Err(self.refuse(state, attempt, &Refusal::Replayed).await);
-        }
+        let attempt = attempt.clone().spending(state, replay_key, remember_until);
         let grant = Grant::Session {
             kind: self.kind,
             reverify_after_ms: None,
         };
         let identity = Identity::Asserted(profile.asserted());
-        let signed_in = signin::sign_in(state, attempt, identity, grant).await?;
+        let signed_in = match signin::sign_in(state, &attempt, identity, grant).await {
+            Err(SignInError::Replayed) => {
+                return Err(self.refuse(state, &attempt, &Refusal::Replayed).await)
+            }
+            other => other?,
+        };
         let (answer, _) = SessionLogin::of(signed_in)?;
         Ok(no_store(Json(answer).into_response()))
     }

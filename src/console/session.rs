@@ -339,7 +339,8 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
             return ConsoleError::Internal(anyhow::anyhow!("a session grant started no session"))
                 .into_response()
         }
-        Err(SignInError::Refused(_)) => return login_failed(&site_text),
+        // The console spends no single-use token: a replay cannot happen here.
+        Err(SignInError::Refused(_) | SignInError::Replayed) => return login_failed(&site_text),
         Err(SignInError::Store(e)) => return ConsoleError::from(e).into_response(),
     };
     let (user, started) = started;

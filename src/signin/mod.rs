@@ -17,17 +17,21 @@ pub mod answer;
 pub mod policy;
 pub mod session;
 
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 pub use policy::Refusal;
 pub use session::StartedSession;
 
 use crate::app::AppState;
+use crate::clock::Millis;
 use crate::http::{ApiError, ClientIp};
 use crate::password::error::FaveoError;
+use crate::secrets::SecretHash;
 use crate::store::audit::{Actor, NewAuditEvent};
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::SessionKind;
+use crate::store::used_tokens::UsedToken;
 use crate::store::users::{SsoProfile, User};
 use crate::store::StoreError;
 
@@ -80,6 +84,8 @@ pub struct Attempt {
     /// Who acts, when it is not the user itself (the site's API key).
     pub actor: Option<Actor>,
     pub client_ip: Option<String>,
+    /// The single-use token the login spends (the token logins): see [`Attempt::spending`].
+    pub once: Option<UsedToken>,
 }
 
 impl Attempt {
@@ -89,7 +95,25 @@ impl Attempt {
             flow,
             actor: None,
             client_ip: client_ip.text(),
+            once: None,
         }
+    }
+
+    /// The login spends the single-use token `replay_key` (kept until `remember_until`),
+    /// in its own commit: a token used before is [`SignInError::Replayed`].
+    pub fn spending(
+        mut self,
+        state: &AppState,
+        replay_key: &SecretHash,
+        remember_until: Millis,
+    ) -> Self {
+        self.once = Some(UsedToken {
+            key: replay_key.clone(),
+            site_id: self.site_id,
+            used_at: state.now(),
+            expires_at: remember_until,
+        });
+        self
     }
 
     /// The login is made by `actor` on the user's behalf (the accounts API's key).
@@ -169,6 +193,10 @@ pub struct SignedIn {
 pub enum SignInError {
     #[error("login refused: {}", .0.code())]
     Refused(Refusal),
+    /// The attempt's single-use token was used before (the token flows refuse it as
+    /// they refuse any bad token).
+    #[error("the login's single-use token was used before")]
+    Replayed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -177,6 +205,11 @@ impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::Refused(refusal) => refusal.into(),
+            SignInError::Replayed => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the token was used before",
+            ),
             SignInError::Store(e) => e.into(),
         }
     }
@@ -186,6 +219,7 @@ impl From<SignInError> for FaveoError {
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::Refused(refusal) => refusal.into(),
+            SignInError::Replayed => FaveoError::unauthorized("token_used"),
             SignInError::Store(e) => e.into(),
         }
     }
@@ -244,6 +278,7 @@ pub async fn sign_in(
         event: attempt.event(state, attempt.flow.action(), json!({})),
         by_user: attempt.actor.is_none(),
         policy: policy::refusal_reason,
+        once: attempt.once.clone(),
     };
     match state.store.commit_login(login).await? {
         LoginOutcome::Admitted(user) => {
@@ -260,5 +295,6 @@ pub async fn sign_in(
             attempt.count(state, refusal.code());
             Err(SignInError::Refused(refusal))
         }
+        LoginOutcome::Replayed => Err(SignInError::Replayed),
     }
 }

@@ -2,6 +2,7 @@
 //! group-commit writer (`batch`) so that a login costs a share of one commit.
 //!
 //! In one transaction the writer
+//! 0. spends the login's single-use token, if any (a replay stops here);
 //! 1. brings the user's profile up to date, only when the flow saw it change;
 //! 2. reads the user and its site as this transaction sees them, and asks the
 //!    caller's policy whether that user may log in now (the policy is the caller's,
@@ -18,6 +19,7 @@
 use super::audit::{Actor, NewAuditEvent};
 use super::batch::Insert;
 use super::sessions::{session_ref, NewSession};
+use super::used_tokens::UsedToken;
 use super::users::{SsoProfile, User};
 use super::{Store, StoreResult};
 use crate::clock::Millis;
@@ -52,6 +54,11 @@ pub struct NewLogin {
     /// event names, e.g. the site's API key).
     pub by_user: bool,
     pub policy: Policy,
+    /// The single-use token this login spends (SPEC §5.3, §5.4), recorded in the
+    /// login's transaction before anything else: a token used before (here, earlier in
+    /// the batch, or on another node) makes the login [`LoginOutcome::Replayed`]. Spent
+    /// whatever the decision, so a refused token stays refused.
+    pub once: Option<UsedToken>,
 }
 
 /// What the commit decided, with the user as the transaction saw it.
@@ -63,6 +70,8 @@ pub enum LoginOutcome {
         user: User,
         site_active: bool,
     },
+    /// Its single-use token was used before; nothing else was written.
+    Replayed,
 }
 
 impl NewLogin {

@@ -31,6 +31,25 @@ struct SiteRow {
 }
 
 impl SiteRow {
+    /// A row of [`SITE_WITH_ORIGINS_SQLITE`]: the site and its origins, sorted as the
+    /// pool path sorts them.
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Self, Vec<String>)> {
+        let site = SiteRow {
+            site_id: row.get(0)?,
+            name: row.get(1)?,
+            active: row.get(2)?,
+            settings: row.get(3)?,
+            created_at: row.get(4)?,
+            updated_at: row.get(5)?,
+        };
+        let mut origins: Vec<String> = row
+            .get::<_, Option<String>>(6)?
+            .map(|all| all.split('\n').map(str::to_owned).collect())
+            .unwrap_or_default();
+        origins.sort_unstable();
+        Ok((site, origins))
+    }
+
     fn into_site(self, origins: Vec<String>) -> StoreResult<Site> {
         let settings = serde_json::from_str(&self.settings)
             .map_err(|e| StoreError::Corrupt(format!("settings of site {}: {e}", self.site_id)))?;
@@ -62,7 +81,22 @@ pub struct CreatedSite {
     pub api_key: SecretString,
 }
 
-const SITE_COLUMNS: &str = "site_id, name, active, settings, created_at, updated_at";
+/// The columns of a [`SiteRow`], in its order.
+macro_rules! site_columns {
+    () => {
+        "site_id, name, active, settings, created_at, updated_at"
+    };
+}
+const SITE_COLUMNS: &str = site_columns!();
+
+/// [`SITE_COLUMNS`] and the site's origins, one per line (an origin holds no line
+/// break), in one statement: the direct read of [`Store::get_site`] (SQLite only).
+const SITE_WITH_ORIGINS_SQLITE: &str = concat!(
+    "SELECT ",
+    site_columns!(),
+    ", (SELECT group_concat(origin, char(10)) FROM site_origins o WHERE o.site_id = s.site_id) \
+     FROM sites s WHERE site_id = $1"
+);
 
 impl Store {
     /// Creates a site with its origins and a first API key, in one transaction.
@@ -121,7 +155,16 @@ impl Store {
         Ok(n)
     }
 
+    /// A site with its origins. On a SQLite file one inline read (every token login
+    /// and settings-driven flow reads its site first); otherwise two pool queries.
     pub async fn get_site(&self, site_id: i64) -> StoreResult<Option<Site>> {
+        if let Some(found) =
+            self.direct_row(SITE_WITH_ORIGINS_SQLITE, [site_id], SiteRow::from_direct)
+        {
+            return found
+                .map(|(row, origins)| row.into_site(origins))
+                .transpose();
+        }
         let found = on_store!(self, read, |pool| {
             let row = sqlx::query_as::<_, SiteRow>(&format!(
                 "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"

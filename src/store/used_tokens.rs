@@ -4,12 +4,12 @@
 
 use sha2::{Digest, Sha256};
 
-use super::batch::Insert;
 use super::{on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
 
-/// The first use of a token, recorded by the group-commit writer.
+/// The first use of a token, recorded by the login that spends it
+/// (`NewLogin::once`, in the group-commit writer).
 #[derive(Debug, Clone)]
 pub struct UsedToken {
     pub key: SecretHash,
@@ -37,26 +37,6 @@ pub fn token_key(flow: &str, site_id: i64, identity: &[u8]) -> SecretHash {
 }
 
 impl Store {
-    /// Records the first use of a token, kept until `expires_at`; false when it was
-    /// used before (here or on another node), which refuses the login. Through the
-    /// group-commit writer: a token login costs a share of one commit, like the
-    /// session it then starts.
-    pub async fn use_token_once(
-        &self,
-        key: &SecretHash,
-        site_id: i64,
-        now: Millis,
-        expires_at: Millis,
-    ) -> StoreResult<bool> {
-        let used = UsedToken {
-            key: key.clone(),
-            site_id,
-            used_at: now,
-            expires_at,
-        };
-        self.batcher.insert(Insert::UsedToken(used)).await
-    }
-
     /// Forgets tokens that have expired (they are refused for that already).
     pub async fn purge_used_tokens(&self, now: Millis) -> StoreResult<u64> {
         let deleted = on_store!(self, write, |pool| {

@@ -10,7 +10,7 @@ use tessera::store::api_keys::LAST_USED_RESOLUTION_MS;
 use tessera::store::audit::{Actor, NewAuditEvent};
 use tessera::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use tessera::store::sessions::{NewSession, SessionKind};
-use tessera::store::used_tokens::token_key;
+use tessera::store::used_tokens::{token_key, UsedToken};
 use tessera::store::users::SsoProfile;
 use tessera::store::Store;
 
@@ -38,6 +38,42 @@ fn session(site_id: i64, user_id: i64, n: usize, now: i64) -> NewSession {
         expires_at: now + 120_000,
         reverify_at: None,
         client_ip: None,
+    }
+}
+
+fn used_token(site_id: i64, jti: &str, now: i64) -> UsedToken {
+    UsedToken {
+        key: token_key("sso_token", site_id, jti.as_bytes()),
+        site_id,
+        used_at: now,
+        expires_at: now + 60_000,
+    }
+}
+
+/// Login `n` of `user_id` (session `session-{n}`), spending the token `jti`; even `n`
+/// assert the user's profile, odd `n` name the user.
+fn spending_login(site_id: i64, user_id: i64, n: usize, now: i64, jti: &str) -> NewLogin {
+    let user = if n % 2 == 0 {
+        LoginUser::Profile(SsoProfile {
+            external_id: "u1".into(),
+            display_name: "U".into(),
+            email: None,
+            photo_url: None,
+            social_data: None,
+            replace_all: true,
+        })
+    } else {
+        LoginUser::Existing { user_id }
+    };
+    NewLogin {
+        site_id,
+        user,
+        at: now,
+        session: Some(session(site_id, user_id, n, now)),
+        event: NewAuditEvent::new(Some(site_id), now, &Actor::Cli, "user.login"),
+        by_user: true,
+        policy: tessera::signin::policy::refusal_reason,
+        once: Some(used_token(site_id, jti, now)),
     }
 }
 
@@ -78,27 +114,40 @@ both_stores! {
     }
 
     async fn a_token_used_many_times_at_once_is_used_once(app) {
-        // Concurrent uses land in the same batches of the group-commit writer: exactly one
-        // of them is the first use, whether the others come in the same batch or later.
+        // Concurrent logins spending 4 tokens land in the same batches of the group-commit
+        // writer: exactly one login per token goes through, whether the others come in the
+        // same batch or later; a replay writes no session and no event. Half the logins
+        // assert a profile and half name an existing user (two paths of each writer).
         let now = app.clock.now_ms();
+        let user_id = sso_user(&app.store, app.site_id, now).await;
+        let before = app.store.list_audit(app.site_id, None, 1000).await.unwrap().len();
         let store = Arc::new(app.store.clone());
         let tasks: Vec<_> = (0..64)
             .map(|n| {
+                let login = spending_login(app.site_id, user_id, n, now, &format!("jti-{}", n % 4));
                 let store = store.clone();
-                let site_id = app.site_id;
-                tokio::spawn(async move {
-                    let key = token_key("sso_token", site_id, format!("jti-{}", n % 4).as_bytes());
-                    store.use_token_once(&key, site_id, now, now + 60_000).await
-                })
+                tokio::spawn(async move { store.commit_login(login).await })
             })
             .collect();
-        let mut first = 0;
+        let mut admitted = 0;
         for t in tasks {
-            first += usize::from(t.await.unwrap().expect("use"));
+            match t.await.unwrap().expect("login") {
+                LoginOutcome::Admitted(_) => admitted += 1,
+                LoginOutcome::Replayed => {}
+                other => panic!("{other:?}"),
+            }
         }
-        assert_eq!(first, 4, "one first use per distinct token");
-        let again = token_key("sso_token", app.site_id, b"jti-0");
-        assert!(!app.store.use_token_once(&again, app.site_id, now, now + 60_000).await.unwrap());
+        assert_eq!(admitted, 4, "one login per distinct token");
+        let events = app.store.list_audit(app.site_id, None, 1000).await.unwrap();
+        assert_eq!(events.len(), before + 4, "replays write no event");
+        let mut live = 0;
+        for n in 0..64 {
+            let hash = TimedHash::of(&format!("session-{n}"));
+            live += usize::from(app.store.find_session(&hash, now).await.unwrap().is_some());
+        }
+        assert_eq!(live, 4, "sessions of the admitted logins only");
+        let again = spending_login(app.site_id, user_id, 99, now, "jti-0");
+        assert!(matches!(app.store.commit_login(again).await.unwrap(), LoginOutcome::Replayed));
     }
 
     async fn tokens_are_issued_only_for_a_matching_key_of_an_active_site(app) {
@@ -197,6 +246,7 @@ both_stores! {
                         .with_detail(serde_json::json!({ "n": n })),
                     by_user: true,
                     policy: tessera::signin::policy::refusal_reason,
+                    once: None,
                 };
                 let store = store.clone();
                 tokio::spawn(async move { store.commit_login(login).await })
@@ -233,6 +283,7 @@ both_stores! {
             event: NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login"),
             by_user: false,
             policy: tessera::signin::policy::refusal_reason,
+            once: Some(used_token(app.site_id, "refused", now)),
         };
         let outcome = app.store.commit_login(login).await.unwrap();
         let LoginOutcome::Refused { user, site_active } = outcome else { panic!("{outcome:?}") };
@@ -243,5 +294,9 @@ both_stores! {
         let events = app.store.list_audit(app.site_id, None, 1).await.unwrap();
         assert_eq!(events[0].outcome, "failure");
         assert_eq!(events[0].detail.0["reason"], "user_inactive");
+        // The refused login spent its token: it stays refused once the user is back.
+        app.store.set_user_active(app.site_id, user_id, true, now, &Actor::Cli).await.unwrap();
+        let again = spending_login(app.site_id, user_id, 8, now, "refused");
+        assert!(matches!(app.store.commit_login(again).await.unwrap(), LoginOutcome::Replayed));
     }
 }

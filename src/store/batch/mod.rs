@@ -1,6 +1,6 @@
-//! Group commit for the hottest writes: access tokens, logins (profile change, session
-//! and audit event, see `store::logins`), the audit events of failed logins, the uses of
-//! single-use tokens and the slides of sessions' idle expiry.
+//! Group commit for the hottest writes: access tokens, logins (single-use token, profile
+//! change, session and audit event, see `store::logins`), the audit events of failed
+//! logins and the slides of sessions' idle expiry.
 //!
 //! Issuing a token or starting a session is one small insert, but a commit costs
 //! far more than the insert itself (on SQLite every commit rewrites the touched
@@ -41,7 +41,6 @@ use super::api_keys::LAST_USED_RESOLUTION_MS;
 use super::audit::NewAuditEvent;
 use super::logins::{LoginOutcome, NewLogin};
 use super::sessions::{NewSession, Slide};
-use super::used_tokens::UsedToken;
 use super::{Backend, StoreError};
 use crate::clock::Millis;
 
@@ -66,9 +65,6 @@ pub(crate) enum Insert {
     Login(Box<NewLogin>),
     /// An audit event alone (a failed login).
     Audit(NewAuditEvent),
-    /// The first use of a single-use token: `Inserted(false)` when it was used before
-    /// (in an earlier commit or earlier in the same batch).
-    UsedToken(UsedToken),
     /// A session's idle expiry pushed forward: `Inserted(false)` when the session is
     /// gone or another node slid it further already.
     Slide(Slide),

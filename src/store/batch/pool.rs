@@ -13,7 +13,7 @@ use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::NewAuditEvent;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, Slide, SLIDE_SESSION};
-use crate::store::used_tokens::{UsedToken, INSERT_USED_TOKEN};
+use crate::store::used_tokens::INSERT_USED_TOKEN;
 use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
 use crate::store::{on_store, Backend, StoreError};
 
@@ -81,31 +81,20 @@ impl Batch<'_> {
             .collect();
         let mut sessions: Vec<NewSession> = Vec::new();
         let mut events: Vec<NewAuditEvent> = Vec::new();
-        let mut used_tokens: Vec<&UsedToken> = Vec::new();
         let mut slides: Vec<&Slide> = Vec::new();
         for row in rows {
             match row {
                 Insert::Session(s) => sessions.push(s.clone()),
                 Insert::Audit(e) => events.push(e.clone()),
-                Insert::UsedToken(t) => used_tokens.push(t),
                 Insert::Slide(s) => slides.push(s),
                 Insert::AccessToken(_) | Insert::Login(_) => {}
             }
         }
         let mut inserted: Vec<IssuedToken> = Vec::new();
         let mut outcomes: Vec<LoginOutcome> = Vec::with_capacity(logins.len());
-        // Whether each token use is the first: one statement each, in batch order, so a
-        // token presented twice in one batch is a first use once (the saving is the
-        // batch's one commit, not the statement count).
-        let mut first_uses: Vec<bool> = Vec::with_capacity(used_tokens.len());
         let mut slid: Vec<bool> = Vec::with_capacity(slides.len());
         on_store!(self, write, |pool| {
-            if sessions.is_empty()
-                && events.is_empty()
-                && logins.is_empty()
-                && used_tokens.is_empty()
-                && slides.is_empty()
-            {
+            if sessions.is_empty() && events.is_empty() && logins.is_empty() && slides.is_empty() {
                 // One statement is a transaction of its own: one round trip to the
                 // database instead of three, and tokens are most of what is written.
                 inserted = token_insert(&tokens)
@@ -119,16 +108,6 @@ impl Batch<'_> {
                         .build_query_as()
                         .fetch_all(&mut *tx)
                         .await?;
-                }
-                for t in &used_tokens {
-                    let done = sqlx::query(INSERT_USED_TOKEN)
-                        .bind(t.key.as_bytes())
-                        .bind(t.site_id)
-                        .bind(t.used_at)
-                        .bind(t.expires_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    first_uses.push(done.rows_affected() == 1);
                 }
                 for s in &slides {
                     let done = sqlx::query(SLIDE_SESSION)
@@ -198,6 +177,22 @@ impl Batch<'_> {
                     }
                 }
                 for (i, login) in logins.iter().enumerate() {
+                    // The token first, one statement each in batch order: a token
+                    // presented twice in one batch is spent once.
+                    if let Some(t) = &login.once {
+                        let done = sqlx::query(INSERT_USED_TOKEN)
+                            .bind(t.key.as_bytes())
+                            .bind(t.site_id)
+                            .bind(t.used_at)
+                            .bind(t.expires_at)
+                            .execute(&mut *tx)
+                            .await?;
+                        if done.rows_affected() == 0 {
+                            decided.remove(&i);
+                            outcomes.push(LoginOutcome::Replayed);
+                            continue;
+                        }
+                    }
                     let (user, site_active) = match &login.user {
                         LoginUser::Profile(profile) => {
                             let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
@@ -243,8 +238,7 @@ impl Batch<'_> {
                 tx.commit().await?;
             }
         });
-        self.outcome(rows, inserted, outcomes, [first_uses, slid])
-            .await
+        self.outcome(rows, inserted, outcomes, slid).await
     }
 
     /// For each row, whether it was written; and the use of each key that issued a
@@ -254,7 +248,7 @@ impl Batch<'_> {
         rows: &[&Insert],
         inserted: Vec<IssuedToken>,
         logins: Vec<LoginOutcome>,
-        [first_uses, slid]: [Vec<bool>; 2],
+        slid: Vec<bool>,
     ) -> Result<Vec<Written>, StoreError> {
         let mut used: HashMap<i64, Millis> = HashMap::new();
         let mut issued: HashSet<Vec<u8>> = HashSet::with_capacity(inserted.len());
@@ -269,7 +263,6 @@ impl Batch<'_> {
             }
         }
         let mut logins = logins.into_iter();
-        let mut first_uses = first_uses.into_iter();
         let mut slid = slid.into_iter();
         rows.iter()
             .map(|row| match row {
@@ -279,7 +272,6 @@ impl Batch<'_> {
                     .next()
                     .map(|o| Written::Login(Box::new(o)))
                     .ok_or_else(lost),
-                Insert::UsedToken(_) => first_uses.next().map(Written::Inserted).ok_or_else(lost),
                 Insert::Slide(_) => slid.next().map(Written::Inserted).ok_or_else(lost),
             })
             .collect()

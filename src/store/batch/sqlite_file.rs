@@ -144,12 +144,6 @@ fn write(
                 insert_session(&tx, session).map(|()| Written::Inserted(true))
             }
             Insert::Audit(event) => insert_event(&tx, event).map(|()| Written::Inserted(true)),
-            Insert::UsedToken(t) => tx
-                .prepare_cached(INSERT_USED_TOKEN)
-                .and_then(|mut insert| {
-                    insert.execute((t.key.as_bytes(), t.site_id, t.used_at, t.expires_at))
-                })
-                .map(|n| Written::Inserted(n == 1)),
             Insert::Login(login) => {
                 log_in(&mut tx, login, &mut sites).map(|o| Written::Login(Box::new(o)))
             }
@@ -230,13 +224,24 @@ fn insert_event(tx: &Connection, event: &NewAuditEvent) -> rusqlite::Result<()> 
         .map(drop)
 }
 
-/// A login (`store::logins`): the profile change, the decision on the user as this
+/// A login (`store::logins`): its token spent, the profile change, the decision on the user as this
 /// transaction sees it, then the session and event, or the refusal alone.
 fn log_in(
     tx: &mut Transaction<'_>,
     login: &NewLogin,
     sites: &mut HashMap<i64, bool>,
 ) -> rusqlite::Result<LoginOutcome> {
+    if let Some(t) = &login.once {
+        let first = tx.prepare_cached(INSERT_USED_TOKEN)?.execute((
+            t.key.as_bytes(),
+            t.site_id,
+            t.used_at,
+            t.expires_at,
+        ))?;
+        if first == 0 {
+            return Ok(LoginOutcome::Replayed);
+        }
+    }
     let savepoint = tx.savepoint()?;
     let row = match &login.user {
         LoginUser::Profile(profile) => savepoint.prepare_cached(UPSERT_SSO_PROFILE)?.query_row(
