@@ -18,6 +18,7 @@
 
 use super::audit::{Actor, NewAuditEvent};
 use super::batch::Insert;
+use super::node_cache::Scope;
 use super::sessions::{session_ref, NewSession};
 use super::used_tokens::UsedToken;
 use super::users::{SsoProfile, User};
@@ -113,7 +114,16 @@ impl NewLogin {
 impl Store {
     /// Commits a login (see the module documentation); waits for its commit.
     pub async fn commit_login(&self, login: NewLogin) -> StoreResult<LoginOutcome> {
-        self.batcher.login(login).await
+        let profile_written = matches!(login.user, LoginUser::Profile(_));
+        let outcome = self.batcher.login(login).await?;
+        if let (Some(cache), true, LoginOutcome::Admitted(user)) =
+            (&self.node_cache, profile_written, &outcome)
+        {
+            // This node must read the new profile from now on; the trigger's
+            // notification tells the other nodes (and this one, again, later).
+            cache.revoke(Scope::User(user.user_id));
+        }
+        Ok(outcome)
     }
 
     /// Records an audit event through the group-commit writer: for the events of
