@@ -54,14 +54,7 @@ fn used_token(site_id: i64, jti: &str, now: i64) -> UsedToken {
 /// assert the user's profile, odd `n` name the user.
 fn spending_login(site_id: i64, user_id: i64, n: usize, now: i64, jti: &str) -> NewLogin {
     let user = if n % 2 == 0 {
-        LoginUser::Profile(SsoProfile {
-            external_id: "u1".into(),
-            display_name: "U".into(),
-            email: None,
-            photo_url: None,
-            social_data: None,
-            replace_all: true,
-        })
+        LoginUser::Profile(user_u1())
     } else {
         LoginUser::Existing { user_id }
     };
@@ -77,17 +70,21 @@ fn spending_login(site_id: i64, user_id: i64, n: usize, now: i64, jti: &str) -> 
     }
 }
 
-async fn sso_user(store: &Store, site_id: i64, now: i64) -> i64 {
-    let profile = SsoProfile {
+/// The profile of user `u1` that [`sso_user`] creates.
+fn user_u1() -> SsoProfile {
+    SsoProfile {
         external_id: "u1".into(),
         display_name: "U".into(),
         email: None,
         photo_url: None,
         social_data: None,
         replace_all: true,
-    };
+    }
+}
+
+async fn sso_user(store: &Store, site_id: i64, now: i64) -> i64 {
     store
-        .upsert_sso_user(site_id, &profile, now)
+        .upsert_sso_user(site_id, &user_u1(), now)
         .await
         .unwrap()
         .user_id

@@ -224,8 +224,8 @@ fn insert_event(tx: &Connection, event: &NewAuditEvent) -> rusqlite::Result<()> 
         .map(drop)
 }
 
-/// A login (`store::logins`): its token spent, the profile change, the decision on the user as this
-/// transaction sees it, then the session and event, or the refusal alone.
+/// A login (`store::logins`): its token spent, the profile change, the decision on the
+/// user as this transaction sees it, then the session and event, or the refusal alone.
 fn log_in(
     tx: &mut Transaction<'_>,
     login: &NewLogin,
