@@ -6,7 +6,7 @@ use sqlx::{Database, Encode, Type};
 
 use super::audit::{self, Actor, NewAuditEvent};
 use super::node_cache::secret_key;
-use super::{on_store, read_optional, Store, StoreError, StoreResult};
+use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{self, SecretHash};
 
@@ -114,7 +114,7 @@ impl Store {
     ) -> StoreResult<Option<CreatedKey>> {
         let key = NewApiKey::generate(label);
         let key_id = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let site: Option<i64> =
                 sqlx::query_scalar("SELECT site_id FROM sites WHERE site_id = $1")
                     .bind(site_id)
@@ -165,7 +165,7 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         let deleted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let prefix: Option<String> = sqlx::query_scalar(
                 "DELETE FROM api_keys WHERE site_id = $1 AND key_id = $2 RETURNING prefix",
             )

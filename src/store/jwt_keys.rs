@@ -1,7 +1,7 @@
 //! Ed25519 signing keys of password-login JWTs, shared by every node through the store.
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 /// A stored key. The private half is a secret: `Debug` shows only the kid.
@@ -63,7 +63,7 @@ impl Store {
     ) -> StoreResult<()> {
         let now = key.created_at;
         on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if retire_others {
                 sqlx::query("UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL")
                     .bind(now)

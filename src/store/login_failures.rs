@@ -1,7 +1,7 @@
 //! Counters of failed password logins in fixed time windows, kept in the store so
 //! that the limits hold across every node sharing it.
 
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 impl Store {
@@ -37,7 +37,7 @@ impl Store {
         windows: &[(String, Millis)],
     ) -> StoreResult<Vec<i64>> {
         let counts = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut counts = Vec::with_capacity(windows.len());
             for (bucket, window_start) in windows {
                 let count: i64 = sqlx::query_scalar(

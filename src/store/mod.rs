@@ -76,6 +76,34 @@ macro_rules! on_store {
 }
 pub(crate) use on_store;
 
+/// A transaction of the write pool, begun.
+type Begun<DB> = sqlx::Result<sqlx::Transaction<'static, DB>>;
+
+/// Opens a transaction that will write, on either backend's write pool.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(&self) -> impl std::future::Future<Output = Begun<Self::Db>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    /// `BEGIN IMMEDIATE` takes the file's write lock first, waiting for it within the busy
+    /// timeout. A plain (deferred) transaction that reads before it writes cannot wait:
+    /// when another connection committed after its first read (another node or the CLI on
+    /// the same file), SQLite refuses its first write at once with `SQLITE_BUSY_SNAPSHOT`,
+    /// whatever the timeout (the store's answer was a 500).
+    fn begin_write(&self) -> impl std::future::Future<Output = Begun<sqlx::Sqlite>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(&self) -> impl std::future::Future<Output = Begun<sqlx::Postgres>> + Send {
+        self.begin()
+    }
+}
+
 /// One optional row selected by `$sql`: read inline on a SQLite file (see `direct`),
 /// else through the read pool; the very same SQL and binds on both paths (a test
 /// compares them). `as Row, from_direct` maps a row type (`sqlx::FromRow` on the pool,
@@ -357,7 +385,7 @@ impl Store {
     async fn purge_expired(&self, sql: &str, now: i64) -> StoreResult<u64> {
         let purged = match &self.backend {
             Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 sqlx::query("SELECT set_config('tessera.purging', 'on', true)")
                     .execute(&mut *tx)
                     .await?;

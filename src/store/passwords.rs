@@ -1,7 +1,7 @@
 //! Changing a local user's password hash.
 
 use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 impl Store {
@@ -15,7 +15,7 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE users SET password_hash = $1, updated_at = $2 \
                      WHERE site_id = $3 AND user_id = $4",

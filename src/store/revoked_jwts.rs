@@ -1,7 +1,7 @@
 //! Revoked JWT ids, stored as SHA-256 digests so that a logout on one node holds on all.
 
 use super::audit::{self, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
 
@@ -27,7 +27,7 @@ impl Store {
         event: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
         let inserted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO revoked_jwts (jti_hash, revoked_at, keep_until) VALUES ($1, $2, $3) \
                      ON CONFLICT (jti_hash) DO NOTHING",

@@ -7,7 +7,7 @@ use sqlx::query_builder::Separated;
 use super::audit::{self, NewAuditEvent};
 use super::batch::Insert;
 use super::node_cache::secret_key;
-use super::{on_store, read_optional, Store, StoreError, StoreResult};
+use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::TimedHash;
 
@@ -297,7 +297,7 @@ impl Store {
         audit_event: impl FnOnce(EndedSession) -> NewAuditEvent,
     ) -> StoreResult<Option<EndedSession>> {
         let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ended =
                 match site_id {
                     Some(site_id) => {
@@ -338,7 +338,7 @@ impl Store {
         mut event: NewAuditEvent,
     ) -> StoreResult<u64> {
         let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let users: Vec<i64> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE site_id = $1 AND user_id IN \
                        (SELECT user_id FROM users WHERE site_id = $1 AND external_id = $2) \

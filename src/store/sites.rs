@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
 use super::node_cache::{origin_key, OriginAllowed};
-use super::{api_keys, on_store, read_optional, Store, StoreError, StoreResult};
+use super::{api_keys, on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 pub use crate::settings::{AccountHandling, SiteSettings};
 
@@ -110,7 +110,7 @@ impl Store {
         let new_key = api_keys::NewApiKey::generate("initial key");
         let settings = serde_json::to_string(&SiteSettings::default()).expect("settings serialise");
         let (site_id, key_id) = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let site_id: i64 = sqlx::query_scalar(
                 "INSERT INTO sites (name, active, settings, created_at, updated_at) \
                  VALUES ($1, TRUE, $2, $3, $3) RETURNING site_id",
@@ -232,7 +232,7 @@ impl Store {
         };
         let event = NewAuditEvent::new(Some(site_id), now, actor, action);
         let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed =
                 sqlx::query("UPDATE sites SET active = $1, updated_at = $2 WHERE site_id = $3")
                     .bind(active)
@@ -291,7 +291,7 @@ impl Store {
     {
         let now = event.at;
         let outcome = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current = sqlx::query_as::<_, SiteRow>(&format!(
                 "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
             ))

@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret, SecretSlice};
 
 use super::audit::{self, NewAuditEvent};
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 /// Live secrets a site may have: one in use and the next one, so a rotation never
@@ -56,7 +56,7 @@ impl Store {
         event: &NewAuditEvent,
     ) -> StoreResult<SecretCreated> {
         let created = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Touching the site's row first makes concurrent creations of one site
             // (several nodes) wait for each other, so the count below stays true.
             let site = sqlx::query("UPDATE sites SET updated_at = $1 WHERE site_id = $2")
@@ -141,7 +141,7 @@ impl Store {
         event: &NewAuditEvent,
     ) -> StoreResult<bool> {
         let deleted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("DELETE FROM sso_secrets WHERE site_id = $1 AND kid = $2")
                 .bind(site_id)
                 .bind(kid)

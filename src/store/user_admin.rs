@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{self, NewAuditEvent};
 use super::users::{User, UserRow, USER_COLUMNS};
-use super::{on_store, Backend, Store, StoreResult};
+use super::{on_store, Backend, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 /// The state an administrator filters users by.
@@ -303,7 +303,7 @@ impl Store {
             "user_id": user_id, "session_ref": session_ref, "kind": session.kind,
         }));
         let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ended = sqlx::query(
                 "DELETE FROM sessions WHERE session_hash = $1 AND site_id = $2 AND user_id = $3",
             )
@@ -355,7 +355,7 @@ impl Store {
     ) -> StoreResult<Change<()>> {
         let now = event.at;
         let change = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current: Option<String> =
                 sqlx::query_scalar("SELECT role FROM users WHERE site_id = $1 AND user_id = $2")
                     .bind(site_id)
@@ -417,7 +417,7 @@ impl Store {
             UserStatus::Active.condition()
         );
         let shown = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let shown = sqlx::query_as::<_, ShownProfile>(&sql)
                 .bind(site_id)
                 .bind(event.at)

@@ -3,7 +3,7 @@
 
 use super::audit::{self, Actor, NewAuditEvent};
 use super::users::Ban;
-use super::{on_store, Store, StoreResult};
+use super::{on_store, BeginWrite, Store, StoreResult};
 use crate::clock::Millis;
 
 impl Store {
@@ -18,7 +18,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let now = ban.banned_at;
         let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE users SET banned_at = $1, ban_ends_at = $2, ban_reason = $3, ban_note = $4, updated_at = $1 \
                  WHERE site_id = $5 AND user_id = $6",
@@ -62,7 +62,7 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE users SET banned_at = NULL, ban_ends_at = NULL, ban_reason = NULL, ban_note = NULL, \
                  updated_at = $1 WHERE site_id = $2 AND user_id = $3 AND banned_at IS NOT NULL",
@@ -152,7 +152,7 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<Option<u64>> {
         let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(update)
                 .bind(flag)
                 .bind(now)

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::audit::{self, Actor, NewAuditEvent};
 use super::node_cache::external_user_key;
-use super::{on_store, read_optional, Store, StoreError, StoreResult};
+use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 
 /// The roles a user can have on a site (SPEC §1); stored as their lower-case names.
@@ -414,7 +414,7 @@ impl Store {
         let username_key = lookup_key(&user.username);
         let email_key = user.email.as_deref().map(lookup_key);
         let result = on_store!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO users (site_id, username, username_key, email, email_key, display_name, \
                                     first_name, last_name, role, password_hash, created_at, updated_at) \

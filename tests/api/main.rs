@@ -18,6 +18,7 @@ mod ops;
 mod sso_token;
 mod store_batch;
 mod store_direct;
+mod store_processes;
 
 mod password;
 mod scale_out;

@@ -15,6 +15,7 @@ use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, Slide, SLIDE_SESSION};
 use crate::store::used_tokens::INSERT_USED_TOKEN;
 use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
+use crate::store::BeginWrite;
 use crate::store::{on_store, Backend, StoreError};
 
 pub(super) async fn run(backend: Backend, mut receiver: mpsc::Receiver<(Insert, Reply)>) {
@@ -102,7 +103,7 @@ impl Batch<'_> {
                     .fetch_all(pool)
                     .await?;
             } else {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 if !tokens.is_empty() {
                     inserted = token_insert(&tokens)
                         .build_query_as()
