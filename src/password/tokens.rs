@@ -176,11 +176,11 @@ pub async fn revoke(
     };
     let fresh = state
         .store
-        .revoke_jti_audited(
+        .revoke_jti(
             &verified.jti_hash(),
             state.now(),
             verified.revoke_until(state),
-            Some(&event),
+            &event,
         )
         .await?;
     if fresh {

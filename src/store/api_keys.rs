@@ -4,9 +4,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sqlx::{Database, Encode, Type};
 
-use super::audit::{self, Actor, NewAuditEvent};
+use super::audit::{Actor, NewAuditEvent};
 use super::node_cache::secret_key;
-use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
+use super::{audited_change, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::{self, SecretHash};
 
@@ -113,15 +113,14 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<Option<CreatedKey>> {
         let key = NewApiKey::generate(label);
-        let key_id = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let key_id = audited_change!(self, |tx| {
             let site: Option<i64> =
                 sqlx::query_scalar("SELECT site_id FROM sites WHERE site_id = $1")
                     .bind(site_id)
                     .fetch_optional(&mut *tx)
                     .await?;
             match site {
-                None => None,
+                None => (None, None),
                 Some(_) => {
                     let key_id = insert_key_query(site_id, &key, now)
                         .fetch_one(&mut *tx)
@@ -130,9 +129,7 @@ impl Store {
                         .with_detail(serde_json::json!({
                             "key_id": key_id, "prefix": key.prefix, "label": label
                         }));
-                    audit::insert_query(&event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Some(key_id)
+                    (Some(key_id), Some(event))
                 }
             }
         });
@@ -164,8 +161,7 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let deleted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let deleted = audited_change!(self, |tx| {
             let prefix: Option<String> = sqlx::query_scalar(
                 "DELETE FROM api_keys WHERE site_id = $1 AND key_id = $2 RETURNING prefix",
             )
@@ -174,7 +170,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             match prefix {
-                None => false,
+                None => (false, None),
                 Some(prefix) => {
                     // Explicit rather than relying on ON DELETE CASCADE alone.
                     let revoked = sqlx::query("DELETE FROM access_tokens WHERE key_id = $1")
@@ -186,13 +182,10 @@ impl Store {
                         .with_detail(serde_json::json!({
                             "key_id": key_id, "prefix": prefix, "revoked_tokens": revoked
                         }));
-                    audit::insert_query(&event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    true
+                    (true, Some(event))
                 }
             }
         });
-        self.settle_node_cache().await;
         Ok(deleted)
     }
 

@@ -1,7 +1,7 @@
 //! Ed25519 signing keys of password-login JWTs, shared by every node through the store.
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, BeginWrite, Store, StoreResult};
+use super::audit::{Actor, NewAuditEvent};
+use super::{audited_change, on_store, Store, StoreResult};
 use crate::clock::Millis;
 
 /// A stored key. The private half is a secret: `Debug` shows only the kid.
@@ -62,8 +62,7 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<()> {
         let now = key.created_at;
-        on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        audited_change!(self, |tx| {
             if retire_others {
                 sqlx::query("UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL")
                     .bind(now)
@@ -86,8 +85,7 @@ impl Store {
             };
             let event = NewAuditEvent::new(None, now, actor, action)
                 .with_detail(serde_json::json!({ "kid": key.kid }));
-            audit::insert_query(&event).execute(&mut *tx).await?;
-            tx.commit().await?;
+            ((), Some(event))
         });
         Ok(())
     }

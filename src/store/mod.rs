@@ -48,10 +48,10 @@ macro_rules! on_store {
     // Written `on_store!(store, read, |pool| body)`: a closure-like form that rustfmt
     // lays out like any closure.
     ($store:expr, read, |$pool:ident| $body:expr) => {
-        on_store!($store, read | $pool | $body)
+        $crate::store::on_store!($store, read | $pool | $body)
     };
     ($store:expr, write, |$pool:ident| $body:expr) => {
-        on_store!($store, write | $pool | $body)
+        $crate::store::on_store!($store, write | $pool | $body)
     };
     ($store:expr, read |$pool:ident| $body:expr) => {
         match $store.backend() {
@@ -75,6 +75,42 @@ macro_rules! on_store {
     };
 }
 pub(crate) use on_store;
+
+/// A change and its audit events, all or nothing; then this node's cache settled.
+///
+/// Written `audited_change!(store, |tx| body)`: `body` runs in a write transaction `tx`
+/// and yields `(value, events)`, `events` being any iterator of audit events (mostly an
+/// `Option`). With at least one event, the events are written and everything commits;
+/// with none, the change did not happen (no such row, nothing to change) and the
+/// transaction is rolled back. Either way [`Store::settle_node_cache`] runs before
+/// `value` is returned, so that this node at once refuses what the change ended.
+macro_rules! audited_change {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let store: &$crate::store::Store = &$store;
+        let value = $crate::store::on_store!(store, write, |pool| {
+            let mut $tx = $crate::store::BeginWrite::begin_write(pool).await?;
+            let (value, events) = $body;
+            let mut changed = false;
+            // Mostly an `Option`; an array where a change has several events.
+            #[allow(for_loops_over_fallibles)]
+            for event in events {
+                let event: &$crate::store::audit::NewAuditEvent =
+                    ::std::borrow::Borrow::borrow(&event);
+                $crate::store::audit::insert_query(event)
+                    .execute(&mut *$tx)
+                    .await?;
+                changed = true;
+            }
+            if changed {
+                $tx.commit().await?;
+            }
+            value
+        });
+        store.settle_node_cache().await;
+        value
+    }};
+}
+pub(crate) use audited_change;
 
 /// A transaction of the write pool, begun.
 type Begun<DB> = sqlx::Result<sqlx::Transaction<'static, DB>>;

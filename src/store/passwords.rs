@@ -1,7 +1,7 @@
 //! Changing a local user's password hash.
 
-use super::audit::{self, Actor, NewAuditEvent};
-use super::{on_store, BeginWrite, Store, StoreResult};
+use super::audit::{Actor, NewAuditEvent};
+use super::{audited_change, Store, StoreResult};
 use crate::clock::Millis;
 
 impl Store {
@@ -14,8 +14,7 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let found = audited_change!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE users SET password_hash = $1, updated_at = $2 \
                      WHERE site_id = $3 AND user_id = $4",
@@ -27,13 +26,11 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if changed == 1 {
-                let event = NewAuditEvent::new(Some(site_id), now, actor, "user.password_set")
-                    .with_detail(serde_json::json!({ "user_id": user_id }));
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            changed == 1
+            let event = (changed == 1).then(|| {
+                NewAuditEvent::new(Some(site_id), now, actor, "user.password_set")
+                    .with_detail(serde_json::json!({ "user_id": user_id }))
+            });
+            (changed == 1, event)
         });
         Ok(found)
     }

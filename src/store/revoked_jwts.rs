@@ -1,33 +1,23 @@
 //! Revoked JWT ids, stored as SHA-256 digests so that a logout on one node holds on all.
 
-use super::audit::{self, NewAuditEvent};
-use super::{on_store, BeginWrite, Store, StoreResult};
+use super::audit::NewAuditEvent;
+use super::{audited_change, on_store, Store, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::SecretHash;
 
 impl Store {
-    /// Revokes a jti until `keep_until`. False when it was already revoked, which makes
-    /// refresh single-use even when two requests race with the same token.
+    /// Revokes a jti until `keep_until`, recording `event` (a refresh or logout of a
+    /// password-login JWT) in the same transaction. False when it was already revoked
+    /// (nothing is written then), which makes refresh single-use even when two
+    /// requests race with the same token.
     pub async fn revoke_jti(
         &self,
         jti: &SecretHash,
         now: Millis,
         keep_until: Millis,
+        event: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        self.revoke_jti_audited(jti, now, keep_until, None).await
-    }
-
-    /// [`Store::revoke_jti`] recording `event` in the same transaction when it revoked
-    /// (a refresh or logout of a password-login JWT).
-    pub async fn revoke_jti_audited(
-        &self,
-        jti: &SecretHash,
-        now: Millis,
-        keep_until: Millis,
-        event: Option<&NewAuditEvent>,
-    ) -> StoreResult<bool> {
-        let inserted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let revoked = audited_change!(self, |tx| {
             let inserted = sqlx::query(
                 "INSERT INTO revoked_jwts (jti_hash, revoked_at, keep_until) VALUES ($1, $2, $3) \
                      ON CONFLICT (jti_hash) DO NOTHING",
@@ -38,13 +28,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if let (1, Some(event)) = (inserted, event) {
-                audit::insert_query(event).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            inserted
+            (inserted == 1, (inserted == 1).then_some(event))
         });
-        Ok(inserted == 1)
+        Ok(revoked)
     }
 
     pub async fn is_jti_revoked(&self, jti: &SecretHash) -> StoreResult<bool> {

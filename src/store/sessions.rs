@@ -4,10 +4,10 @@
 
 use sqlx::query_builder::Separated;
 
-use super::audit::{self, NewAuditEvent};
+use super::audit::NewAuditEvent;
 use super::batch::Insert;
 use super::node_cache::secret_key;
-use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
+use super::{audited_change, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::secrets::TimedHash;
 
@@ -296,8 +296,7 @@ impl Store {
         site_id: Option<i64>,
         audit_event: impl FnOnce(EndedSession) -> NewAuditEvent,
     ) -> StoreResult<Option<EndedSession>> {
-        let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let ended = audited_change!(self, |tx| {
             let ended =
                 match site_id {
                     Some(site_id) => {
@@ -317,15 +316,13 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?,
                 };
-            if let Some(ended) = ended {
+            let event = ended.map(|ended| {
                 let mut event = audit_event(ended);
                 event.set("session_ref", session_ref(hash.as_bytes()).into());
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            ended
+                event
+            });
+            (ended, event)
         });
-        self.settle_node_cache().await;
         Ok(ended)
     }
 
@@ -337,8 +334,7 @@ impl Store {
         external_id: &str,
         mut event: NewAuditEvent,
     ) -> StoreResult<u64> {
-        let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let ended = audited_change!(self, |tx| {
             let users: Vec<i64> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE site_id = $1 AND user_id IN \
                        (SELECT user_id FROM users WHERE site_id = $1 AND external_id = $2) \
@@ -348,15 +344,13 @@ impl Store {
             .bind(external_id)
             .fetch_all(&mut *tx)
             .await?;
-            if let Some(user_id) = users.first() {
+            let event = users.first().map(|user_id| {
                 event.set("user_id", (*user_id).into());
                 event.set("sessions_ended", users.len().into());
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            users.len() as u64
+                event
+            });
+            (users.len() as u64, event)
         });
-        self.settle_node_cache().await;
         Ok(ended)
     }
 

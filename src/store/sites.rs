@@ -3,9 +3,9 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
-use super::audit::{self, Actor, NewAuditEvent};
+use super::audit::{Actor, NewAuditEvent};
 use super::node_cache::{origin_key, OriginAllowed};
-use super::{api_keys, on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
+use super::{api_keys, audited_change, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 pub use crate::settings::{AccountHandling, SiteSettings};
 
@@ -109,8 +109,7 @@ impl Store {
     ) -> StoreResult<CreatedSite> {
         let new_key = api_keys::NewApiKey::generate("initial key");
         let settings = serde_json::to_string(&SiteSettings::default()).expect("settings serialise");
-        let (site_id, key_id) = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let (site_id, key_id) = audited_change!(self, |tx| {
             let site_id: i64 = sqlx::query_scalar(
                 "INSERT INTO sites (name, active, settings, created_at, updated_at) \
                  VALUES ($1, TRUE, $2, $3, $3) RETURNING site_id",
@@ -132,12 +131,9 @@ impl Store {
                 .await?;
             let site_event = NewAuditEvent::new(Some(site_id), now, actor, "site.created")
                 .with_detail(serde_json::json!({ "name": name, "origins": origins }));
-            audit::insert_query(&site_event).execute(&mut *tx).await?;
             let key_event = NewAuditEvent::new(Some(site_id), now, actor, "api_key.created")
                 .with_detail(serde_json::json!({ "key_id": key_id, "prefix": new_key.prefix }));
-            audit::insert_query(&key_event).execute(&mut *tx).await?;
-            tx.commit().await?;
-            (site_id, key_id)
+            ((site_id, key_id), [site_event, key_event])
         });
         Ok(CreatedSite {
             site_id,
@@ -231,8 +227,7 @@ impl Store {
             "site.disabled"
         };
         let event = NewAuditEvent::new(Some(site_id), now, actor, action);
-        let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let found = audited_change!(self, |tx| {
             let changed =
                 sqlx::query("UPDATE sites SET active = $1, updated_at = $2 WHERE site_id = $3")
                     .bind(active)
@@ -241,13 +236,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-            if changed == 1 {
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            changed == 1
+            (changed == 1, (changed == 1).then_some(event))
         });
-        self.settle_node_cache().await;
         Ok(found)
     }
 
@@ -290,8 +280,7 @@ impl Store {
         F: FnOnce(&mut SiteEdit) -> Result<(), E>,
     {
         let now = event.at;
-        let outcome = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let outcome = audited_change!(self, |tx| {
             let current = sqlx::query_as::<_, SiteRow>(&format!(
                 "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
             ))
@@ -305,7 +294,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             match current {
-                None => Ok(false),
+                None => (Ok(false), None),
                 Some(row) => {
                     let site = row.into_site(origins)?;
                     let mut next = SiteEdit {
@@ -314,7 +303,7 @@ impl Store {
                         settings: site.settings.clone(),
                     };
                     match edit(&mut next) {
-                        Err(e) => Err(e),
+                        Err(e) => (Err(e), None),
                         Ok(()) => {
                             let text =
                                 serde_json::to_string(&next.settings).expect("settings serialise");
@@ -353,15 +342,12 @@ impl Store {
                             if let serde_json::Value::Object(detail) = &mut event.detail {
                                 detail.extend(changed);
                             }
-                            audit::insert_query(&event).execute(&mut *tx).await?;
-                            tx.commit().await?;
-                            Ok(true)
+                            (Ok(true), Some(event))
                         }
                     }
                 }
             }
         });
-        self.settle_node_cache().await;
         Ok(outcome)
     }
 

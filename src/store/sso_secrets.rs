@@ -4,8 +4,8 @@
 
 use secrecy::{ExposeSecret, SecretSlice};
 
-use super::audit::{self, NewAuditEvent};
-use super::{on_store, BeginWrite, Store, StoreResult};
+use super::audit::NewAuditEvent;
+use super::{audited_change, on_store, Store, StoreResult};
 use crate::clock::Millis;
 
 /// Live secrets a site may have: one in use and the next one, so a rotation never
@@ -55,8 +55,7 @@ impl Store {
         now: Millis,
         event: &NewAuditEvent,
     ) -> StoreResult<SecretCreated> {
-        let created = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let created = audited_change!(self, |tx| {
             // Touching the site's row first makes concurrent creations of one site
             // (several nodes) wait for each other, so the count below stays true.
             let site = sqlx::query("UPDATE sites SET updated_at = $1 WHERE site_id = $2")
@@ -66,7 +65,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if site == 0 {
-                SecretCreated::NoSuchSite
+                (SecretCreated::NoSuchSite, None)
             } else {
                 let live: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM sso_secrets WHERE site_id = $1")
@@ -74,7 +73,7 @@ impl Store {
                         .fetch_one(&mut *tx)
                         .await?;
                 if live >= MAX_LIVE_SECRETS {
-                    SecretCreated::TooMany
+                    (SecretCreated::TooMany, None)
                 } else {
                     sqlx::query(
                         "INSERT INTO sso_secrets (site_id, kid, secret, created_at) \
@@ -86,9 +85,7 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    audit::insert_query(event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    SecretCreated::Created
+                    (SecretCreated::Created, Some(event))
                 }
             }
         });
@@ -140,19 +137,14 @@ impl Store {
         kid: &str,
         event: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let deleted = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let deleted = audited_change!(self, |tx| {
             let deleted = sqlx::query("DELETE FROM sso_secrets WHERE site_id = $1 AND kid = $2")
                 .bind(site_id)
                 .bind(kid)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if deleted == 1 {
-                audit::insert_query(event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            deleted == 1
+            (deleted == 1, (deleted == 1).then_some(event))
         });
         Ok(deleted)
     }

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{self, NewAuditEvent};
+use super::audit::NewAuditEvent;
 use super::users::{User, UserRow, USER_COLUMNS};
-use super::{on_store, Backend, BeginWrite, Store, StoreResult};
+use super::{audited_change, on_store, Backend, Store, StoreResult};
 use crate::clock::Millis;
 
 /// The state an administrator filters users by.
@@ -302,8 +302,7 @@ impl Store {
         let event = event.with_detail(serde_json::json!({
             "user_id": user_id, "session_ref": session_ref, "kind": session.kind,
         }));
-        let ended = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let ended = audited_change!(self, |tx| {
             let ended = sqlx::query(
                 "DELETE FROM sessions WHERE session_hash = $1 AND site_id = $2 AND user_id = $3",
             )
@@ -313,13 +312,8 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if ended == 1 {
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            ended == 1
+            (ended == 1, (ended == 1).then_some(event))
         });
-        self.settle_node_cache().await;
         Ok(ended)
     }
 
@@ -354,8 +348,7 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<Change<()>> {
         let now = event.at;
-        let change = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let change = audited_change!(self, |tx| {
             let current: Option<String> =
                 sqlx::query_scalar("SELECT role FROM users WHERE site_id = $1 AND user_id = $2")
                     .bind(site_id)
@@ -363,8 +356,8 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             match current {
-                None => Change::NoSuchUser,
-                Some(current) if current == role => Change::Unchanged,
+                None => (Change::NoSuchUser, None),
+                Some(current) if current == role => (Change::Unchanged, None),
                 Some(current) => {
                     sqlx::query(
                         "UPDATE users SET role = $1, updated_at = $2 WHERE site_id = $3 AND user_id = $4",
@@ -385,13 +378,10 @@ impl Store {
                     let event = event.with_detail(serde_json::json!({
                         "user_id": user_id, "from": current, "to": role,
                     }));
-                    audit::insert_query(&event).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Change::Done(())
+                    (Change::Done(()), Some(event))
                 }
             }
         });
-        self.settle_node_cache().await;
         Ok(change)
     }
 }
@@ -416,8 +406,7 @@ impl Store {
              RETURNING display_name, photo_url",
             UserStatus::Active.condition()
         );
-        let shown = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let shown = audited_change!(self, |tx| {
             let shown = sqlx::query_as::<_, ShownProfile>(&sql)
                 .bind(site_id)
                 .bind(event.at)
@@ -427,13 +416,9 @@ impl Store {
                 .bind(change.photo_url.clone().flatten())
                 .fetch_optional(&mut *tx)
                 .await?;
-            if shown.is_some() {
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            shown
+            let event = shown.is_some().then_some(event);
+            (shown, event)
         });
-        self.settle_node_cache().await;
         Ok(shown)
     }
 }

@@ -1,9 +1,9 @@
 //! Bans, deactivation and deletion of users: each change ends the user's sessions and
 //! records its audit event in the same transaction.
 
-use super::audit::{self, Actor, NewAuditEvent};
+use super::audit::{Actor, NewAuditEvent};
 use super::users::Ban;
-use super::{on_store, BeginWrite, Store, StoreResult};
+use super::{audited_change, on_store, Store, StoreResult};
 use crate::clock::Millis;
 
 impl Store {
@@ -17,8 +17,7 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<bool> {
         let now = ban.banned_at;
-        let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let found = audited_change!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE users SET banned_at = $1, ban_ends_at = $2, ban_reason = $3, ban_note = $4, updated_at = $1 \
                  WHERE site_id = $5 AND user_id = $6",
@@ -32,23 +31,24 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            let mut event = None;
             if changed == 1 {
                 let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                let event = NewAuditEvent::new(Some(site_id), now, actor, "user.banned")
-                    .with_detail(serde_json::json!({
-                        "user_id": user_id, "ends_at": ban.ends_at, "reason": ban.reason,
-                        "sessions_ended": ended,
-                    }));
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
+                event = Some(
+                    NewAuditEvent::new(Some(site_id), now, actor, "user.banned").with_detail(
+                        serde_json::json!({
+                            "user_id": user_id, "ends_at": ban.ends_at, "reason": ban.reason,
+                            "sessions_ended": ended,
+                        }),
+                    ),
+                );
             }
-            changed == 1
+            (changed == 1, event)
         });
-        self.settle_node_cache().await;
         Ok(found)
     }
 
@@ -61,8 +61,7 @@ impl Store {
         now: Millis,
         actor: &Actor,
     ) -> StoreResult<bool> {
-        let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let found = audited_change!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE users SET banned_at = NULL, ban_ends_at = NULL, ban_reason = NULL, ban_note = NULL, \
                  updated_at = $1 WHERE site_id = $2 AND user_id = $3 AND banned_at IS NOT NULL",
@@ -73,15 +72,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if changed == 1 {
-                let event = NewAuditEvent::new(Some(site_id), now, actor, "user.unbanned")
-                    .with_detail(serde_json::json!({ "user_id": user_id }));
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            changed == 1
+            let event = (changed == 1).then(|| {
+                NewAuditEvent::new(Some(site_id), now, actor, "user.unbanned")
+                    .with_detail(serde_json::json!({ "user_id": user_id }))
+            });
+            (changed == 1, event)
         });
-        self.settle_node_cache().await;
         Ok(found)
     }
 }
@@ -151,8 +147,7 @@ impl Store {
         (site_id, user_id, now): (i64, i64, Millis),
         event: NewAuditEvent,
     ) -> StoreResult<Option<u64>> {
-        let found = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let found = audited_change!(self, |tx| {
             let changed = sqlx::query(update)
                 .bind(flag)
                 .bind(now)
@@ -170,14 +165,11 @@ impl Store {
                 let event = event.with_detail(
                     serde_json::json!({ "user_id": user_id, "sessions_ended": ended }),
                 );
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Some(ended)
+                (Some(ended), Some(event))
             } else {
-                None
+                (None, None)
             }
         });
-        self.settle_node_cache().await;
         Ok(found)
     }
 

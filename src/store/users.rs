@@ -2,10 +2,11 @@
 //! users (user name and password). `user_id` is unique across the installation.
 
 use serde::Serialize;
+use sqlx::{Database, Encode, Type};
 
-use super::audit::{self, Actor, NewAuditEvent};
+use super::audit::{Actor, NewAuditEvent};
 use super::node_cache::external_user_key;
-use super::{on_store, read_optional, BeginWrite, Store, StoreError, StoreResult};
+use super::{audited_change, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 
 /// The roles a user can have on a site (SPEC §1); stored as their lower-case names.
@@ -296,6 +297,35 @@ impl SsoProfile {
             self.replace_all,
         )
     }
+
+    /// [`UPSERT_SSO_PROFILE`] with this profile bound, on the sqlx path of either backend
+    /// (the SQLite batch writer binds [`SsoProfile::upsert_values`] itself).
+    pub(crate) fn upsert_query<'q, DB>(
+        &'q self,
+        site_id: i64,
+        now: Millis,
+    ) -> sqlx::query::QueryAs<'q, DB, UserRow, <DB as Database>::Arguments<'q>>
+    where
+        DB: Database,
+        i64: Encode<'q, DB> + Type<DB>,
+        bool: Encode<'q, DB> + Type<DB>,
+        &'q str: Encode<'q, DB> + Type<DB>,
+        Option<&'q str>: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        UserRow: for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
+    {
+        let v = self.upsert_values(site_id, now);
+        sqlx::query_as(UPSERT_SSO_PROFILE)
+            .bind(v.0)
+            .bind(v.1)
+            .bind(v.2)
+            .bind(v.3)
+            .bind(v.4)
+            .bind(v.5)
+            .bind(v.6)
+            .bind(v.7)
+            .bind(v.8)
+    }
 }
 
 /// Lower-cased key for case-insensitive lookups of user names and emails.
@@ -386,20 +416,8 @@ impl Store {
         profile: &SsoProfile,
         now: Millis,
     ) -> StoreResult<User> {
-        let v = profile.upsert_values(site_id, now);
         let row = on_store!(self, write, |pool| {
-            sqlx::query_as::<_, UserRow>(UPSERT_SSO_PROFILE)
-                .bind(v.0)
-                .bind(v.1)
-                .bind(v.2)
-                .bind(v.3)
-                .bind(v.4.as_deref())
-                .bind(v.5)
-                .bind(v.6)
-                .bind(v.7)
-                .bind(v.8)
-                .fetch_one(pool)
-                .await?
+            profile.upsert_query(site_id, now).fetch_one(pool).await?
         });
         Ok(row.into())
     }
@@ -413,8 +431,7 @@ impl Store {
     ) -> StoreResult<Option<i64>> {
         let username_key = lookup_key(&user.username);
         let email_key = user.email.as_deref().map(lookup_key);
-        let result = on_store!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
+        let result = audited_change!(self, |tx| {
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO users (site_id, username, username_key, email, email_key, display_name, \
                                     first_name, last_name, role, password_hash, created_at, updated_at) \
@@ -433,15 +450,12 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some(user_id) = inserted {
-                let event = NewAuditEvent::new(Some(user.site_id), now, actor, "user.created")
-                    .with_detail(
-                        serde_json::json!({ "user_id": user_id, "username": user.username }),
-                    );
-                audit::insert_query(&event).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            inserted
+            let event = inserted.map(|user_id| {
+                NewAuditEvent::new(Some(user.site_id), now, actor, "user.created").with_detail(
+                    serde_json::json!({ "user_id": user_id, "username": user.username }),
+                )
+            });
+            (inserted, event)
         });
         Ok(result)
     }

@@ -14,7 +14,7 @@ use crate::store::audit::NewAuditEvent;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, Slide, SLIDE_SESSION};
 use crate::store::used_tokens::INSERT_USED_TOKEN;
-use crate::store::users::{User, UserRow, UPSERT_SSO_PROFILE};
+use crate::store::users::{User, UserRow};
 use crate::store::BeginWrite;
 use crate::store::{on_store, Backend, StoreError};
 
@@ -197,17 +197,8 @@ impl Batch<'_> {
                     let (user, site_active) = match &login.user {
                         LoginUser::Profile(profile) => {
                             let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
-                            let v = profile.upsert_values(login.site_id, login.at);
-                            let row: UserRow = sqlx::query_as(UPSERT_SSO_PROFILE)
-                                .bind(v.0)
-                                .bind(v.1)
-                                .bind(v.2)
-                                .bind(v.3)
-                                .bind(v.4.as_deref())
-                                .bind(v.5)
-                                .bind(v.6)
-                                .bind(v.7)
-                                .bind(v.8)
+                            let row = profile
+                                .upsert_query(login.site_id, login.at)
                                 .fetch_one(&mut *savepoint)
                                 .await?;
                             let user = row.into_user();

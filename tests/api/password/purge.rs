@@ -5,7 +5,7 @@ use tessera::clock::Clock;
 use tessera::password::keys;
 use tessera::password::rate_limit::{AccountKey, Subject};
 use tessera::secrets::SecretHash;
-use tessera::store::audit::Actor;
+use tessera::store::audit::{Actor, NewAuditEvent};
 
 use crate::both_stores;
 
@@ -15,9 +15,10 @@ both_stores! {
         let now = app.clock.now_ms();
         let old = SecretHash::of("old jti");
         let live = SecretHash::of("live jti");
-        assert!(store.revoke_jti(&old, now, now + 1_000).await.unwrap());
-        assert!(store.revoke_jti(&live, now, now + 10_000).await.unwrap());
-        assert!(!store.revoke_jti(&live, now, now + 10_000).await.unwrap(), "revoking twice is refused");
+        let event = NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "jwt.logout");
+        assert!(store.revoke_jti(&old, now, now + 1_000, &event).await.unwrap());
+        assert!(store.revoke_jti(&live, now, now + 10_000, &event).await.unwrap());
+        assert!(!store.revoke_jti(&live, now, now + 10_000, &event).await.unwrap(), "revoking twice is refused");
         assert_eq!(store.purge_expired_revocations(now + 5_000).await.unwrap(), 1);
         assert!(!store.is_jti_revoked(&old).await.unwrap());
         assert!(store.is_jti_revoked(&live).await.unwrap());
