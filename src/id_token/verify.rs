@@ -3,6 +3,7 @@
 //! claims. Single use (the replay cache) is the caller's, since it writes.
 
 use jsonwebtoken::Validation;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::jwks::{KeyCache, KeyLookup};
@@ -105,7 +106,8 @@ pub async fn verify(
     // The signature and the registered claims, against the wall clock; then the
     // same times again below on the server's clock (which tests move), with what
     // the crate does not check: `iat`, `max_age`, `azp`, `nonce`.
-    jsonwebtoken::decode::<Value>(token, &key.decoding, &validation)
+    // `IgnoredAny`: the claims are read once, by `jose::read`.
+    jsonwebtoken::decode::<IgnoredAny>(token, &key.decoding, &validation)
         .map_err(|e| Refusal::from_jwt(&e))?;
     let claims = &jws.claims;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
@@ -127,11 +129,12 @@ pub async fn verify(
             return Err(Refusal::NonceMismatch.into());
         }
     }
-    let profile = map_fields(&Value::Object(claims.clone()), |f| settings.mapping.path(f))
+    let replay_key = token_key(FLOW, site_id, jws.signing_input.as_bytes());
+    let profile = map_fields(&Value::Object(jws.claims), |f| settings.mapping.path(f))
         .map_err(Refusal::from)?;
     Ok(Verified {
         profile,
-        replay_key: token_key(FLOW, site_id, jws.signing_input.as_bytes()),
+        replay_key,
         remember_until: exp + skew_ms,
         kid: jws.kid,
         alg,

@@ -5,6 +5,7 @@
 
 use jsonwebtoken::{DecodingKey, Validation};
 use secrecy::ExposeSecret;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::clock::Millis;
@@ -84,7 +85,9 @@ pub async fn verify(
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp"]);
     // The signature against the wall clock; the times again below on the server's.
-    jsonwebtoken::decode::<Value>(
+    // `IgnoredAny`: the claims are read once, by `jose::read`; this decoding only
+    // verifies (its own JSON pass keeps no map).
+    jsonwebtoken::decode::<IgnoredAny>(
         token,
         &DecodingKey::from_secret(key.secret.expose_secret()),
         &validation,
@@ -104,10 +107,11 @@ pub async fn verify(
         Some(Value::String(jti)) if !jti.is_empty() && jti.chars().count() <= MAX_JTI_CHARS => jti,
         _ => return Err(Refusal::MissingClaim("jti").into()),
     };
-    let profile = map_fields(&Value::Object(claims.clone()), user_path).map_err(Refusal::from)?;
+    let replay_key = token_key(FLOW, site_id, jti.as_bytes());
+    let profile = map_fields(&Value::Object(jws.claims), user_path).map_err(Refusal::from)?;
     Ok(Verified {
         profile,
-        replay_key: token_key(FLOW, site_id, jti.as_bytes()),
+        replay_key,
         remember_until: exp + SKEW_MS,
         kid,
     })

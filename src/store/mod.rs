@@ -323,8 +323,11 @@ impl Store {
                     if let Ok(thread) = checkpoint::Checkpointer::spawn(&path) {
                         checkpointer = Some(Arc::new(thread));
                         writer.close().await;
-                        writer =
-                            sqlite_writer(base.clone().pragma("wal_autocheckpoint", "0")).await?;
+                        let options = base
+                            .clone()
+                            .pragma("wal_autocheckpoint", "0")
+                            .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string());
+                        writer = sqlite_writer(options).await?;
                     }
                 }
                 let reader = SqlitePoolOptions::new()

@@ -19,6 +19,7 @@ use crate::clock::Millis;
 use crate::store::access_tokens::NewAccessToken;
 use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::{NewAuditEvent, AUDIT_INSERT_SQLITE};
+use crate::store::checkpoint::WAL_SIZE_LIMIT;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, SESSION_INSERT_SQLITE, SLIDE_SESSION};
 use crate::store::used_tokens::INSERT_USED_TOKEN;
@@ -85,6 +86,7 @@ fn open(path: &Path, checkpointed: bool) -> rusqlite::Result<Connection> {
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     if checkpointed {
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     }
     connection.set_prepared_statement_cache_capacity(8);
     Ok(connection)
