@@ -17,16 +17,13 @@ use crate::http::form::parse_json;
 use crate::http::{no_store, read_body, ApiError, ClientIp};
 use crate::jose::Refusal;
 use crate::secrets::SecretHash;
-use crate::sessions::cors::{self, CorsSite};
-use crate::signin::answer::SessionLogin;
+use crate::signin::answer::{self, NamesSite, SessionLogin};
 use crate::signin::{self, Attempt, Flow, Grant, Identity, SignInError};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
 
 /// A token login's request body: JSON naming the site.
-pub trait TokenRequest: DeserializeOwned {
-    fn site_id(&self) -> i64;
-}
+pub trait TokenRequest: DeserializeOwned + NamesSite {}
 
 /// How one token flow names itself.
 #[derive(Debug, Clone, Copy)]
@@ -94,8 +91,7 @@ impl Codes {
     }
 
     /// The whole exchange: the request, an existing active site, then `login` with
-    /// the site and the attempt; the answer readable from the site's origins when the
-    /// site is known (any site's otherwise), as every browser endpoint answers.
+    /// the site and the attempt, in the envelope of every browser login.
     pub async fn handle<R: TokenRequest>(
         &self,
         state: &AppState,
@@ -104,33 +100,22 @@ impl Codes {
         body: Body,
         login: impl AsyncFnOnce(&Site, &Attempt, &R) -> Result<Response, ApiError>,
     ) -> Response {
-        let (known_site, result) = match read_request::<R>(headers, body).await {
-            Ok(request) => match self.site(state, request.site_id()).await {
-                Ok(site) => {
-                    let attempt = Attempt::new(site.site_id, self.flow, client_ip);
-                    (Some(site.site_id), login(&site, &attempt, &request).await)
-                }
-                Err((known, e)) => (known, Err(e)),
-            },
-            Err(e) => (None, Err(e)),
-        };
-        let site = known_site.map_or(CorsSite::Unknown, CorsSite::Site);
-        let response = result.unwrap_or_else(IntoResponse::into_response);
-        cors::allow_origin(state, headers, site, response).await
-    }
-
-    /// The active site `site_id` names; else the error, with the site when it exists.
-    async fn site(&self, state: &AppState, site_id: i64) -> Result<Site, (Option<i64>, ApiError)> {
-        if site_id <= 0 {
-            let e = ApiError::bad_request("invalid_request", "site_id must be a positive integer");
-            return Err((None, e));
-        }
-        match state.store.get_site(site_id).await {
-            Ok(Some(site)) if site.active => Ok(site),
-            Ok(Some(_)) => Err((Some(site_id), self.not_configured())),
-            Ok(None) => Err((None, self.not_configured())),
-            Err(e) => Err((None, e.into())),
-        }
+        let request = read_request::<R>(headers, body).await.and_then(|r| {
+            if r.site_id() > 0 {
+                Ok(r)
+            } else {
+                let why = "site_id must be a positive integer";
+                Err(ApiError::bad_request("invalid_request", why))
+            }
+        });
+        answer::respond(state, headers, request, async |site, request| {
+            let site = site
+                .filter(|s| s.active)
+                .ok_or_else(|| self.not_configured())?;
+            let attempt = Attempt::new(site.site_id, self.flow, client_ip);
+            login(&site, &attempt, &request).await
+        })
+        .await
     }
 }
 

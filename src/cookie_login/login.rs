@@ -16,9 +16,8 @@ use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::http::form::Params;
 use crate::http::{no_store, parse_site_id, read_body, ApiError, ClientIp};
-use crate::sessions::cors::{self, CorsSite};
 use crate::settings::CookieLoginSettings;
-use crate::signin::answer::SessionLogin;
+use crate::signin::answer::{self, NamesSite, SessionLogin};
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
@@ -47,6 +46,12 @@ struct LoginRequest {
     cookie: Option<String>,
 }
 
+impl NamesSite for LoginRequest {
+    fn site_id(&self) -> i64 {
+        self.site_id
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/rest/v1/users/login/cookie",
@@ -67,22 +72,11 @@ pub async fn login_cookie(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (site, result) = match read_request(&headers, body).await {
-        Ok(request) => match state.store.get_site(request.site_id).await {
-            Ok(site) => {
-                let result = login(&state, client_ip, site.as_ref(), &request).await;
-                (site, result)
-            }
-            Err(e) => (None, Err(e.into())),
-        },
-        Err(e) => (None, Err(e)),
-    };
-    // Readable from the named site's origins only (any site's, when the site is unknown).
-    let cors_site = site
-        .as_ref()
-        .map_or(CorsSite::Unknown, |s| CorsSite::Site(s.site_id));
-    let response = result.unwrap_or_else(IntoResponse::into_response);
-    cors::allow_origin(&state, &headers, cors_site, response).await
+    let request = read_request(&headers, body).await;
+    answer::respond(&state, &headers, request, async |site, request| {
+        login(&state, client_ip, site.as_ref(), &request).await
+    })
+    .await
 }
 
 async fn read_request(headers: &HeaderMap, body: Body) -> Result<LoginRequest, ApiError> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::verify::{self, Failure};
 use crate::app::AppState;
 use crate::http::{ApiError, ClientIp};
-use crate::signin::answer::SessionLogin;
+use crate::signin::answer::{NamesSite, SessionLogin};
 use crate::signin::{Attempt, Flow};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
@@ -43,11 +43,13 @@ pub struct IdTokenLoginRequest {
     pub nonce: Option<String>,
 }
 
-impl TokenRequest for IdTokenLoginRequest {
+impl NamesSite for IdTokenLoginRequest {
     fn site_id(&self) -> i64 {
         self.site_id
     }
 }
+
+impl TokenRequest for IdTokenLoginRequest {}
 
 #[utoipa::path(
     post,

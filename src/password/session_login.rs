@@ -20,8 +20,8 @@ use crate::app::AppState;
 use crate::http::form::Params;
 use crate::http::{no_store, parse_site_id, read_body, ApiError, ClientIp};
 use crate::oauth2::error::invalid_request;
-use crate::sessions::cors::{self, CorsSite};
 use crate::sessions::profile::WidgetUser;
+use crate::signin::answer::{self, NamesSite};
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
@@ -57,6 +57,12 @@ struct SignInRequest {
     password: SecretString,
 }
 
+impl NamesSite for SignInRequest {
+    fn site_id(&self) -> i64 {
+        self.site_id
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/rest/v1/users/login/password", operation_id = "login_password_session",
@@ -77,15 +83,13 @@ pub async fn login_password_session(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (site, result) = match read_request(&headers, body).await {
-        Ok(request) => sign_in(&state, &client_ip, request).await,
-        Err(e) => (CorsSite::Unknown, Err(e)),
-    };
-    let response = match result {
-        Ok(answer) => no_store(Json(answer).into_response()),
-        Err(e) => e.into_response(),
-    };
-    cors::allow_origin(&state, &headers, site, response).await
+    let request = read_request(&headers, body).await;
+    answer::respond(&state, &headers, request, async |site, request| {
+        let site = site.ok_or_else(|| invalid_request("site_id does not name a site"))?;
+        let answer = sign_in_on(&state, &client_ip, &site, request).await?;
+        Ok(no_store(Json(answer).into_response()))
+    })
+    .await
 }
 
 async fn read_request(headers: &HeaderMap, body: Body) -> Result<SignInRequest, ApiError> {
@@ -114,25 +118,6 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<SignInRequest, 
         username: username.to_string(),
         password: SecretString::from(password.to_string()),
     })
-}
-
-/// The answer, readable from the named site's origins (any site's, when it names none).
-async fn sign_in(
-    state: &AppState,
-    client_ip: &ClientIp,
-    request: SignInRequest,
-) -> (CorsSite, Result<PasswordSessionResponse, ApiError>) {
-    match state.store.get_site(request.site_id).await {
-        Ok(Some(site)) => {
-            let answer = sign_in_on(state, client_ip, &site, request).await;
-            (CorsSite::Site(site.site_id), answer)
-        }
-        Ok(None) => (
-            CorsSite::Unknown,
-            Err(invalid_request("site_id does not name a site")),
-        ),
-        Err(e) => (CorsSite::Unknown, Err(e.into())),
-    }
 }
 
 async fn sign_in_on(

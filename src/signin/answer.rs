@@ -1,11 +1,45 @@
-//! The answer of a browser login that started a session (SPEC §5.2 step 7; the token
-//! logins of §5.3–5.4 give it without `reverify_at`): one shape for every such flow.
+//! What every browser login answers (cookie login, the widget's password sign-in, the
+//! token logins of SPEC §5.3–5.4): the envelope around the flow's own login
+//! ([`respond`]), and the body of a login that started a session (§5.2 step 7; the
+//! token logins give it without `reverify_at`).
 
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::{SignedIn, StartedSession};
+use crate::app::AppState;
 use crate::http::ApiError;
+use crate::sessions::cors::{self, CorsSite};
+use crate::store::sites::Site;
+
+/// A browser login's request, which names its site.
+pub trait NamesSite {
+    fn site_id(&self) -> i64;
+}
+
+/// The envelope of every browser login: the site the request names is looked up,
+/// `login` runs with it (`None`: no such site; each flow says how it refuses that),
+/// and the answer, error or not, is readable from that site's origins (from any
+/// site's when no site is known: the page must be able to read why).
+pub async fn respond<R: NamesSite>(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Result<R, ApiError>,
+    login: impl AsyncFnOnce(Option<Site>, R) -> Result<Response, ApiError>,
+) -> Response {
+    let (site_id, result) = match request {
+        Ok(request) => match state.store.get_site(request.site_id()).await {
+            Ok(site) => (site.as_ref().map(|s| s.site_id), login(site, request).await),
+            Err(e) => (None, Err(e.into())),
+        },
+        Err(e) => (None, Err(e)),
+    };
+    let site = site_id.map_or(CorsSite::Unknown, CorsSite::Site);
+    let response = result.unwrap_or_else(IntoResponse::into_response);
+    cors::allow_origin(state, headers, site, response).await
+}
 
 /// `{"user_id","session","user":{…}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -12,7 +12,7 @@ use super::verify::{self, Failure};
 use crate::app::AppState;
 use crate::http::{ApiError, ClientIp};
 use crate::jose::Refusal;
-use crate::signin::answer::SessionLogin;
+use crate::signin::answer::{NamesSite, SessionLogin};
 use crate::signin::{Attempt, Flow};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
@@ -37,11 +37,13 @@ pub struct SsoTokenLoginRequest {
     pub token: String,
 }
 
-impl TokenRequest for SsoTokenLoginRequest {
+impl NamesSite for SsoTokenLoginRequest {
     fn site_id(&self) -> i64 {
         self.site_id
     }
 }
+
+impl TokenRequest for SsoTokenLoginRequest {}
 
 #[utoipa::path(
     post,
