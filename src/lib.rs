@@ -3,7 +3,8 @@
 //! Where each capability lives:
 //! - [`oauth2`]: site servers trade `site_id:api_key` for a bearer token.
 //! - [`accounts`]: site servers sign their users in and out (SPEC §3).
-//! - [`signin`]: the sign-in pipeline every login flow ends in (policy, commit, audit).
+//! - [`signin`]: the sign-in pipeline every login flow ends in (policy, commit, audit),
+//!   and the envelope and answer of every browser login.
 //! - [`sessions`]: session lookup and browser logout, shared by every flow.
 //! - [`settings`]: what a site's admin sets, shared by the store, flows and admin side.
 //! - [`cookie_login`]: SSO through the site's own session cookie (SPEC §5).
