@@ -30,10 +30,17 @@ struct SiteRow {
     updated_at: Millis,
 }
 
-impl SiteRow {
-    /// A row of [`SITE_WITH_ORIGINS_SQLITE`]: the site and its origins, sorted as the
-    /// pool path sorts them.
-    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Self, Vec<String>)> {
+/// A row of [`SITE_WITH_ORIGINS`].
+#[derive(sqlx::FromRow)]
+struct SiteWithOrigins {
+    #[sqlx(flatten)]
+    site: SiteRow,
+    origins: Option<String>,
+}
+
+impl SiteWithOrigins {
+    /// The same row read inline (by position).
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let site = SiteRow {
             site_id: row.get(0)?,
             name: row.get(1)?,
@@ -42,14 +49,24 @@ impl SiteRow {
             created_at: row.get(4)?,
             updated_at: row.get(5)?,
         };
-        let mut origins: Vec<String> = row
-            .get::<_, Option<String>>(6)?
+        Ok(Self {
+            site,
+            origins: row.get(6)?,
+        })
+    }
+
+    /// The site, its origins sorted.
+    fn into_site(self) -> StoreResult<Site> {
+        let mut origins: Vec<String> = self
+            .origins
             .map(|all| all.split('\n').map(str::to_owned).collect())
             .unwrap_or_default();
         origins.sort_unstable();
-        Ok((site, origins))
+        self.site.into_site(origins)
     }
+}
 
+impl SiteRow {
     fn into_site(self, origins: Vec<String>) -> StoreResult<Site> {
         let settings = serde_json::from_str(&self.settings)
             .map_err(|e| StoreError::Corrupt(format!("settings of site {}: {e}", self.site_id)))?;
@@ -90,12 +107,12 @@ macro_rules! site_columns {
 const SITE_COLUMNS: &str = site_columns!();
 
 /// [`SITE_COLUMNS`] and the site's origins, one per line (an origin holds no line
-/// break), in one statement: the direct read of [`Store::get_site`] (SQLite only).
-const SITE_WITH_ORIGINS_SQLITE: &str = concat!(
+/// break), in one statement for both stores (`string_agg`: PostgreSQL, SQLite ≥ 3.44).
+const SITE_WITH_ORIGINS: &str = concat!(
     "SELECT ",
     site_columns!(),
-    ", (SELECT group_concat(origin, char(10)) FROM site_origins o WHERE o.site_id = s.site_id) \
-     FROM sites s WHERE site_id = $1"
+    ", (SELECT string_agg(origin, '\n') FROM site_origins o WHERE o.site_id = s.site_id) \
+     AS origins FROM sites s WHERE site_id = $1"
 );
 
 impl Store {
@@ -151,39 +168,17 @@ impl Store {
         Ok(n)
     }
 
-    /// A site with its origins. On a SQLite file one inline read (every token login
-    /// and settings-driven flow reads its site first); otherwise two pool queries.
+    /// A site with its origins, in one statement: on a SQLite file an inline read
+    /// (every token login and settings-driven flow reads its site first).
     pub async fn get_site(&self, site_id: i64) -> StoreResult<Option<Site>> {
-        if let Some(found) =
-            self.direct_row(SITE_WITH_ORIGINS_SQLITE, [site_id], SiteRow::from_direct)
-        {
-            return found
-                .map(|(row, origins)| row.into_site(origins))
-                .transpose();
-        }
-        let found = on_store!(self, read, |pool| {
-            let row = sqlx::query_as::<_, SiteRow>(&format!(
-                "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
-            ))
-            .bind(site_id)
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                None => None,
-                Some(row) => {
-                    let origins = sqlx::query_scalar::<_, String>(
-                        "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
-                    )
-                    .bind(site_id)
-                    .fetch_all(pool)
-                    .await?;
-                    Some((row, origins))
-                }
-            }
-        });
-        found
-            .map(|(row, origins)| row.into_site(origins))
-            .transpose()
+        let found = read_optional!(
+            self,
+            SITE_WITH_ORIGINS,
+            as SiteWithOrigins,
+            SiteWithOrigins::from_direct,
+            (site_id)
+        );
+        found.map(SiteWithOrigins::into_site).transpose()
     }
 
     /// Every site with its origins, by id.

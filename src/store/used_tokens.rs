@@ -18,11 +18,26 @@ pub struct UsedToken {
     pub expires_at: Millis,
 }
 
+/// The table and columns a spent token is written to, in bind order.
+macro_rules! insert_into_used_tokens {
+    () => {
+        "INSERT INTO used_tokens (token_hash, site_id, used_at, expires_at) "
+    };
+}
+
 /// Inserts one [`UsedToken`] (binds in field order); nothing when it is there already.
 /// `$N` are positional for sqlx and numbered parameters for rusqlite alike.
-pub(crate) const INSERT_USED_TOKEN: &str =
-    "INSERT INTO used_tokens (token_hash, site_id, used_at, expires_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING";
+pub(crate) const INSERT_USED_TOKEN: &str = concat!(
+    insert_into_used_tokens!(),
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING"
+);
+
+/// The tokens of a whole batch spent in one statement (the pool's group commit):
+/// this, one row of the four values per token, then [`SPENT_RETURNING`], which names
+/// each token spent now (a token used before, or twice in the statement, once).
+pub(crate) const INSERT_INTO_USED_TOKENS: &str = insert_into_used_tokens!();
+pub(crate) const SPENT_RETURNING: &str =
+    " ON CONFLICT (token_hash) DO NOTHING RETURNING token_hash";
 
 /// What names one token of one flow on one site in the cache: the SHA-256 of the
 /// three (never the token). Separators keep `("a", 12)` and `("a1", 2)` apart.

@@ -13,7 +13,7 @@ use crate::store::api_keys::LAST_USED_RESOLUTION_MS;
 use crate::store::audit::NewAuditEvent;
 use crate::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use crate::store::sessions::{NewSession, Slide, SLIDE_SESSION};
-use crate::store::used_tokens::INSERT_USED_TOKEN;
+use crate::store::used_tokens::{INSERT_INTO_USED_TOKENS, SPENT_RETURNING};
 use crate::store::users::{User, UserRow};
 use crate::store::BeginWrite;
 use crate::store::{on_store, Backend, StoreError};
@@ -177,18 +177,25 @@ impl Batch<'_> {
                         decided.insert(i, (user, active));
                     }
                 }
+                // The tokens first, all in one statement; each spent now goes to the
+                // first login of the batch that presents it, the others are replays.
+                let mut spent: HashSet<Vec<u8>> = HashSet::new();
+                let once: Vec<_> = logins.iter().filter_map(|l| l.once.as_ref()).collect();
+                if !once.is_empty() {
+                    let mut query = QueryBuilder::new(INSERT_INTO_USED_TOKENS);
+                    query.push_values(&once, |mut row, t| {
+                        row.push_bind(t.key.as_bytes())
+                            .push_bind(t.site_id)
+                            .push_bind(t.used_at)
+                            .push_bind(t.expires_at);
+                    });
+                    query.push(SPENT_RETURNING);
+                    let rows: Vec<Vec<u8>> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+                    spent.extend(rows);
+                }
                 for (i, login) in logins.iter().enumerate() {
-                    // The token first, one statement each in batch order: a token
-                    // presented twice in one batch is spent once.
                     if let Some(t) = &login.once {
-                        let done = sqlx::query(INSERT_USED_TOKEN)
-                            .bind(t.key.as_bytes())
-                            .bind(t.site_id)
-                            .bind(t.used_at)
-                            .bind(t.expires_at)
-                            .execute(&mut *tx)
-                            .await?;
-                        if done.rows_affected() == 0 {
+                        if !spent.remove(t.key.as_bytes()) {
                             decided.remove(&i);
                             outcomes.push(LoginOutcome::Replayed);
                             continue;
