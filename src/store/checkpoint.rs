@@ -90,16 +90,24 @@ fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<(i64, i64
 mod tests {
     use super::*;
 
-    #[test]
-    fn copies_the_wal_into_the_database_while_the_writer_does_not() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A database file in WAL mode whose writer never checkpoints, with a table `t`.
+    fn wal_database(dir: &tempfile::TempDir) -> (std::path::PathBuf, Connection) {
         let path = dir.path().join("t.db");
         let writer = Connection::open(&path).unwrap();
         writer
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
-                 CREATE TABLE t (v BLOB); INSERT INTO t VALUES (zeroblob(200000));",
+                "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (v BLOB);",
             )
+            .unwrap();
+        (path, writer)
+    }
+
+    #[test]
+    fn copies_the_wal_into_the_database_while_the_writer_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, writer) = wal_database(&dir);
+        writer
+            .execute("INSERT INTO t VALUES (zeroblob(200000))", [])
             .unwrap();
         // Only a checkpoint moves the committed row from the WAL into the file.
         let file_size = || std::fs::metadata(&path).unwrap().len();
@@ -116,14 +124,7 @@ mod tests {
     #[test]
     fn a_wal_that_readers_never_leave_is_started_over_past_its_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
-                 CREATE TABLE t (v BLOB);",
-            )
-            .unwrap();
+        let (path, writer) = wal_database(&dir);
         let wal_frames = |c: &Connection| checkpoint(c, "PASSIVE").unwrap().1;
         let write = || {
             writer
