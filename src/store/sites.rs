@@ -276,22 +276,15 @@ impl Store {
     {
         let now = event.at;
         let outcome = audited_change!(self, |tx| {
-            let current = sqlx::query_as::<_, SiteRow>(&format!(
-                "SELECT {SITE_COLUMNS} FROM sites WHERE site_id = $1"
-            ))
-            .bind(site_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let origins: Vec<String> = sqlx::query_scalar(
-                "SELECT origin FROM site_origins WHERE site_id = $1 ORDER BY origin",
-            )
-            .bind(site_id)
-            .fetch_all(&mut *tx)
-            .await?;
+            // The same statement as `get_site`, inside this transaction.
+            let current = sqlx::query_as::<_, SiteWithOrigins>(SITE_WITH_ORIGINS)
+                .bind(site_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             match current {
                 None => (Ok(false), None),
                 Some(row) => {
-                    let site = row.into_site(origins)?;
+                    let site = row.into_site()?;
                     let mut next = SiteEdit {
                         name: site.name.clone(),
                         origins: site.origins.clone(),
