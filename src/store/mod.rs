@@ -25,6 +25,7 @@ pub mod revoked_jwts;
 pub mod sessions;
 pub mod sites;
 pub mod sso_secrets;
+mod trigrams;
 pub mod used_tokens;
 pub mod user_admin;
 pub mod user_status;
@@ -241,6 +242,8 @@ pub struct Store {
     node_cache: Option<Arc<node_cache::NodeCache>>,
     /// Its listening connection; stops with the last clone.
     _listening: Option<Arc<node_cache::listener::Listening>>,
+    /// Which trigrams most users share, for user search on PostgreSQL (see `trigrams`).
+    trigram_shares: Arc<trigrams::Sampled>,
 }
 
 impl std::fmt::Debug for Store {
@@ -360,6 +363,7 @@ impl Store {
             _checkpointer: checkpointer,
             node_cache: None,
             _listening: None,
+            trigram_shares: Arc::default(),
         })
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::NewAuditEvent;
 use super::users::{User, UserRow, USER_COLUMNS};
-use super::{audited_change, on_store, Backend, Store, StoreResult};
+use super::{audited_change, on_store, trigrams, Backend, Store, StoreResult};
 use crate::clock::Millis;
 
 /// The state an administrator filters users by.
@@ -85,16 +85,11 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
-/// `LIKE` pattern for a substring, with its wildcards escaped (`\` is the escape).
+/// `LIKE` pattern for a substring, with its wildcards escaped (`\\` is the escape).
 fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
+    trigrams::push_escaped(&mut pattern, text.chars());
     pattern.push('%');
     pattern
 }
@@ -160,17 +155,30 @@ impl Store {
         query: &UserQuery,
         now: Millis,
     ) -> StoreResult<Vec<User>> {
-        // $1 site, $2 now, $3 before, $4 limit, $5 pattern, $6 user id the text names.
+        // $1 site, $2 now, $3 before, $4 limit, $5 pattern, $6 user id the text names,
+        // $7 the whole pattern when $5 is only its uncommon parts (PostgreSQL).
         let text = query.text.as_deref().filter(|t| !t.is_empty());
         let as_id: Option<i64> = text.and_then(|t| t.parse().ok());
         let trigram = text.is_some_and(|t| t.chars().count() >= 3);
         let sqlite = matches!(self.backend(), Backend::Sqlite { .. });
-        let pattern = text.map(|t| match self.backend() {
+        let lower = text.map(str::to_lowercase);
+        let mut pattern = lower.as_deref().map(|t| match self.backend() {
             // Trigram phrase for three characters or more (the index answers it);
             // shorter text falls back to LIKE over the indexed copies.
             Backend::Sqlite { .. } if trigram => fts_phrase(t),
-            _ => like_pattern(&t.to_lowercase()),
+            _ => like_pattern(t),
         });
+        let mut whole: Option<String> = None;
+        if let (Backend::Postgres(pool), Some(t), true) = (self.backend(), &lower, trigram) {
+            let narrower = self
+                .trigram_shares
+                .shares(pool)
+                .await?
+                .and_then(|shares| trigrams::index_pattern(t, &shares));
+            if let Some(narrower) = narrower {
+                whole = pattern.replace(narrower);
+            }
+        }
         // On SQLite, text that is no id walks the trigram index newest first and stops
         // at the page: a word that most users share costs a page, not a million rows
         // (the IN-list form below materialises every match before sorting them).
@@ -179,7 +187,7 @@ impl Store {
                 format!(
                     "SELECT {USER_COLUMNS} FROM users_search JOIN users ON users.user_id = users_search.rowid \
                      WHERE users_search MATCH $5 AND users_search.rowid < $3 AND site_id = $1 \
-                     AND $2 = $2 AND $6 IS NULL"
+                     AND $2 = $2 AND $6 IS NULL AND $7 IS NULL"
                 ),
                 " ORDER BY users_search.rowid DESC LIMIT $4",
             )
@@ -190,22 +198,27 @@ impl Store {
             if text.is_some() {
                 let matches = match self.backend() {
                     Backend::Sqlite { .. } if trigram => {
-                        "user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH $5)"
+                        "user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH $5) AND $7 IS NULL"
                     }
                     Backend::Sqlite { .. } => {
-                        "user_id IN (SELECT rowid FROM users_search WHERE text LIKE $5 ESCAPE '\\')"
+                        "user_id IN (SELECT rowid FROM users_search WHERE text LIKE $5 ESCAPE '\\') AND $7 IS NULL"
                     }
-                    Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\'",
+                    // The whole text is checked on another expression than the
+                    // indexed one, so that the index is asked only for $5.
+                    Backend::Postgres(_) if whole.is_some() => {
+                        "search_text LIKE $5 ESCAPE '\\' AND (search_text || '') LIKE $7 ESCAPE '\\'"
+                    }
+                    Backend::Postgres(_) => "search_text LIKE $5 ESCAPE '\\' AND $7 IS NULL",
                 };
                 // The id branch only when the text is a number: a constant-false `OR`
                 // would keep a prepared plan from using the trigram index alone.
                 if as_id.is_some() {
-                    sql.push_str(&format!(" AND (user_id = $6 OR {matches})"));
+                    sql.push_str(&format!(" AND (user_id = $6 OR ({matches}))"));
                 } else {
                     sql.push_str(&format!(" AND $6 IS NULL AND {matches}"));
                 }
             } else {
-                sql.push_str(" AND $5 IS NULL AND $6 IS NULL");
+                sql.push_str(" AND $5 IS NULL AND $6 IS NULL AND $7 IS NULL");
             }
             (sql, " ORDER BY user_id DESC LIMIT $4")
         };
@@ -223,6 +236,7 @@ impl Store {
                 .bind(query.limit)
                 .bind(&pattern)
                 .bind(as_id)
+                .bind(&whole)
                 .fetch_all(pool)
                 .await?
         });

@@ -331,3 +331,23 @@ where
         std::panic::resume_unwind(e.into_panic());
     }
 }
+
+/// Runs statements (each ending with `;`) straight on a test database, as another
+/// process would.
+pub async fn sql(url: &str, statements: &str) {
+    let statements = statements
+        .split_terminator(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+    }
+}

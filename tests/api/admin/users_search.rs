@@ -98,6 +98,43 @@ both_stores! {
         assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), created);
         assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first");
     }
+
+    async fn a_large_table_answers_exactly_what_a_full_scan_would(app) {
+        // Past 50,000 users PostgreSQL asks its trigram index only for the uncommon
+        // parts of the text (`store::trigrams`) and checks the whole text on what it
+        // finds: here every user shares "person", "mail" and "example", and a few
+        // have the uncommon parts without the whole text.
+        let seed = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000) \
+             INSERT INTO users (site_id, external_id, display_name, email, email_key, created_at, updated_at) \
+             SELECT {site}, 'ext-' || i, 'Person ' || i || ' x', 'person' || i || '@mail' || (i % 1000) || '.example', \
+                    'person' || i || '@mail' || (i % 1000) || '.example', 0, 0 FROM n; \
+             INSERT INTO users (site_id, external_id, display_name, created_at, updated_at) VALUES \
+               ({site}, 'decoy-1', 'Bill12.Exact', 0, 0), ({site}, 'decoy-2', 'Agent 4567 Smith', 0, 0); \
+             ANALYZE;",
+            site = app.site_id
+        );
+        crate::helpers::sql(&app.store_url(), &seed).await;
+        let api = AdminApi::new(&app).await;
+        let mut twelve: Vec<String> = (1..=60000).filter(|i| i % 1000 == 12).map(|i| format!("ext-{i}")).collect();
+        twelve.reverse();
+        for (q, want) in [
+            ("@MAIL12.exa", twelve),
+            ("person 4567 x", vec!["ext-4567".to_string()]),
+            ("ext-5999", vec!["ext-59999".into(), "ext-59998".into(), "ext-59997".into(), "ext-59996".into(),
+                              "ext-59995".into(), "ext-59994".into(), "ext-59993".into(), "ext-59992".into(),
+                              "ext-59991".into(), "ext-59990".into(), "ext-5999".into()]),
+            ("l12.exa", std::iter::once("decoy-1".to_string())
+                .chain((1..=60000).rev().filter(|i| i % 1000 == 12).map(|i| format!("ext-{i}"))).collect()),
+        ] {
+            let (status, page) = api.get(&format!("/users?limit=200&q={}", urlencode(q))).await;
+            assert_eq!(status, 200, "{q}: {page}");
+            let found: Vec<String> = page["users"].as_array().unwrap().iter()
+                .map(|u| u["external_id"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(found, want, "{q}");
+        }
+    }
 }
 
 fn urlencode(text: &str) -> String {

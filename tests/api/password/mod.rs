@@ -170,16 +170,7 @@ pub async fn verify_independently(app: &TestApp, token: &str) -> Value {
 
 /// Runs one statement straight on the test database.
 pub async fn sql(db: &TestDb, statement: &str) {
-    match db.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::query(statement).execute(&mut conn).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query(statement).execute(&mut conn).await.unwrap();
-        }
-    }
+    crate::helpers::sql(&db.url, statement).await;
 }
 
 /// One integer straight from the test database.
