@@ -4,7 +4,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::audit::{Actor, NewAuditEvent};
-use super::node_cache::{origin_key, OriginAllowed};
+use super::node_cache::{self, origin_key, OriginAllowed};
 use super::{api_keys, audited_change, on_store, read_optional, Store, StoreError, StoreResult};
 use crate::clock::Millis;
 pub use crate::settings::{AccountHandling, SiteSettings};
@@ -169,16 +169,21 @@ impl Store {
     }
 
     /// A site with its origins, in one statement: on a SQLite file an inline read
-    /// (every token login and settings-driven flow reads its site first).
+    /// (every token login and settings-driven flow reads its site first); on
+    /// PostgreSQL with the node cache, a copy held in memory (see `node_cache`).
     pub async fn get_site(&self, site_id: i64) -> StoreResult<Option<Site>> {
-        let found = read_optional!(
-            self,
-            SITE_WITH_ORIGINS,
-            as SiteWithOrigins,
-            SiteWithOrigins::from_direct,
-            (site_id)
-        );
-        found.map(SiteWithOrigins::into_site).transpose()
+        let read = async {
+            let found = read_optional!(
+                self,
+                SITE_WITH_ORIGINS,
+                as SiteWithOrigins,
+                SiteWithOrigins::from_direct,
+                (site_id)
+            );
+            found.map(SiteWithOrigins::into_site).transpose()
+        };
+        let key = || node_cache::site_key(site_id);
+        self.read_cached(|c| &c.sites, key, |_| true, read).await
     }
 
     /// Every site with its origins, by id.

@@ -189,6 +189,34 @@ both_stores! {
         report(&b, "user delete", &mut deletions);
     }
 
+    async fn a_site_changed_on_one_node_is_read_anew_on_the_other(app) {
+        // Node B holds the site (every browser login reads it first); any change to it,
+        // its name as much as its settings, must reach B like a revocation.
+        let b = app.spawn_peer().await;
+        let api = AdminApi::new(&app).await;
+        let token = token_of(&app, app.site_id, &app.api_key).await;
+        let name_on = |node: &TestApp| {
+            let (client, url, token) = (node.client.clone(), node.url("/admin/api/v1/site"), token.clone());
+            async move {
+                let response = client.get(url).bearer_auth(token).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                let body: serde_json::Value = response.json().await.unwrap();
+                body["name"].as_str().unwrap().to_string()
+            }
+        };
+        for round in 0..20 {
+            let name = format!("renamed {round}");
+            assert_ne!(name_on(&b).await, name);
+            assert_ne!(name_on(&b).await, name, "read twice: held by node B's cache");
+            let (status, body) = api.patch("/site", json!({ "name": name })).await;
+            assert_eq!(status, 200, "{body}");
+            let renamed = Instant::now();
+            assert_eq!(name_on(&app).await, name, "at once on node A");
+            refused_after(renamed, || async { name_on(&b).await == name }).await;
+        }
+        assert_cache_used(&b, "site", 20).await;
+    }
+
     async fn a_deleted_key_and_a_disabled_site_are_refused_on_the_other_node_within_the_bound(app) {
         let b = app.spawn_peer().await;
         let api = AdminApi::new(&app).await;

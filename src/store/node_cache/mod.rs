@@ -1,5 +1,5 @@
 //! A node-local cache of live sessions, access tokens, API keys, users (by their site's
-//! id for them) and allowed browser origins, for PostgreSQL, kept true by PostgreSQL
+//! id for them), sites and allowed browser origins, for PostgreSQL, kept true by PostgreSQL
 //! `LISTEN/NOTIFY`.
 //!
 //! On PostgreSQL every widget load would otherwise read its session from the database:
@@ -39,7 +39,9 @@ mod rows;
 
 pub(crate) use message::{Message, Scope};
 use rows::ANY_SITE;
-pub(crate) use rows::{external_user_key, origin_key, secret_key, Cached, OriginAllowed, Tags};
+pub(crate) use rows::{
+    external_user_key, origin_key, secret_key, site_key, Cached, OriginAllowed, Tags,
+};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -57,6 +59,7 @@ use tokio::sync::oneshot;
 use super::access_tokens::AccessTokenRecord;
 use super::api_keys::KeyCredential;
 use super::sessions::SessionRecord;
+use super::sites::Site;
 use super::users::User;
 use super::StoreResult;
 
@@ -326,6 +329,8 @@ pub(crate) struct NodeCache {
     pub(crate) users: Shelf<User>,
     /// Allowed browser origins, yes or no (the CORS check of every widget request).
     pub(crate) origins: Shelf<OriginAllowed>,
+    /// Sites with their origins and settings: every browser login reads its site first.
+    pub(crate) sites: Shelf<Site>,
     shared: Arc<Shared>,
     /// Names this node's fences on the shared channel.
     node: String,
@@ -349,6 +354,7 @@ impl std::fmt::Debug for NodeCache {
             .field("keys", &self.keys.len())
             .field("users", &self.users.len())
             .field("origins", &self.origins.len())
+            .field("sites", &self.sites.len())
             .finish()
     }
 }
@@ -378,6 +384,7 @@ impl NodeCache {
         let keys = Shelf::new(settings.entries, &shared, &lookups, "api_key");
         let users = Shelf::new(settings.entries, &shared, &lookups, "user");
         let origins = Shelf::new(settings.entries, &shared, &lookups, "origin");
+        let sites = Shelf::new(settings.entries, &shared, &lookups, "site");
         let entries = Family::<CacheLabel, Gauge>::default();
         registry.register("entries", "Entries held by each cache", entries.clone());
         let trusted_gauge = Gauge::default();
@@ -410,6 +417,7 @@ impl NodeCache {
             keys,
             users,
             origins,
+            sites,
             shared,
             node: crate::secrets::random_urlsafe(9),
             next_fence: AtomicU64::new(1),
@@ -521,6 +529,7 @@ impl NodeCache {
             ("api_key", self.keys.len()),
             ("user", self.users.len()),
             ("origin", self.origins.len()),
+            ("site", self.sites.len()),
         ] {
             self.entries
                 .get_or_create(&CacheLabel { cache })

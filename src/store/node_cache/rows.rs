@@ -3,6 +3,7 @@
 use super::super::access_tokens::AccessTokenRecord;
 use super::super::api_keys::KeyCredential;
 use super::super::sessions::SessionRecord;
+use super::super::sites::Site;
 use super::super::users::User;
 
 /// What a cached row depends on: a change to any of these ends it.
@@ -46,6 +47,26 @@ impl Cached for User {
             key_id: None,
         }
     }
+}
+
+impl Cached for Site {
+    fn tags(&self) -> Tags {
+        Tags {
+            site_id: self.site_id,
+            user_id: None,
+            key_id: None,
+        }
+    }
+}
+
+/// The key of a cached site.
+pub(crate) fn site_key(site_id: i64) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::new()
+        .chain_update(b"site")
+        .chain_update(site_id.to_le_bytes())
+        .finalize()
+        .into()
 }
 
 /// Whether a browser origin may read answers about a site (`site` `None`: about any
