@@ -24,13 +24,14 @@ use crate::store::sites::Site;
 
 pub const MAX_COOKIE_CHARS: usize = 4096;
 
-/// The request body (documentation; parsing is strict and manual).
+/// The request body, form or JSON.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
 pub struct CookieLoginRequest {
     site_id: i64,
-    /// The value of the site's session cookie: 1–4096 characters of `[0-9A-Za-z$-_.+!*'()%]`.
-    cookie: String,
+    /// The value of the site's session cookie: 1–4096 characters of `[0-9A-Za-z$-_.+!*'()%]`
+    /// (missing or otherwise: `invalid_cookie`).
+    #[schema(required, nullable = false)]
+    cookie: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,12 +42,7 @@ pub struct CookieLoginResponse {
     pub reverify_at: String,
 }
 
-struct LoginRequest {
-    site_id: i64,
-    cookie: Option<String>,
-}
-
-impl NamesSite for LoginRequest {
+impl NamesSite for CookieLoginRequest {
     fn site_id(&self) -> i64 {
         self.site_id
     }
@@ -79,7 +75,7 @@ pub async fn login_cookie(
     .await
 }
 
-async fn read_request(headers: &HeaderMap, body: Body) -> Result<LoginRequest, ApiError> {
+async fn read_request(headers: &HeaderMap, body: Body) -> Result<CookieLoginRequest, ApiError> {
     let bytes = read_body(body)
         .await
         .map_err(|e| ApiError::new(e.status(), "invalid_request", e.to_string()))?;
@@ -96,7 +92,7 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<LoginRequest, A
             ApiError::bad_request("invalid_request", "site_id must be a positive integer")
         })?,
     };
-    Ok(LoginRequest {
+    Ok(CookieLoginRequest {
         site_id,
         cookie: params.get("cookie").map(str::to_string),
     })
@@ -114,7 +110,7 @@ async fn login(
     state: &AppState,
     client_ip: ClientIp,
     site: Option<&Site>,
-    request: &LoginRequest,
+    request: &CookieLoginRequest,
 ) -> Result<Response, ApiError> {
     // Step 1.
     let configured = site.filter(|s| s.active).and_then(|s| {

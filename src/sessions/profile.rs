@@ -32,9 +32,8 @@ pub const AUDIT_PROFILE_CHANGED: &str = "user.profile_changed";
 const DISPLAY_NAME: &str = "display_name";
 const PHOTO_URL: &str = "photo_url";
 
-/// The request body (documentation; parsing is strict and manual).
+/// The request body, form or JSON: either field or both, nothing else.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
 pub struct ProfileChangeRequest {
     /// The new display name: 1–255 characters after trimming (stored trimmed).
     #[schema(min_length = 1, max_length = 255)]
@@ -43,6 +42,24 @@ pub struct ProfileChangeRequest {
     /// string removes it.
     #[schema(max_length = 2048)]
     photo_url: Option<String>,
+}
+
+impl ProfileChangeRequest {
+    fn read(params: &Params) -> Result<Self, ApiError> {
+        if let Some(unknown) = params.unknown(&[DISPLAY_NAME, PHOTO_URL]) {
+            return Err(invalid_request(format!(
+                "unknown field {unknown}: send display_name and/or photo_url"
+            )));
+        }
+        let request = Self {
+            display_name: params.get(DISPLAY_NAME).map(str::to_string),
+            photo_url: params.get(PHOTO_URL).map(str::to_string),
+        };
+        if request.display_name.is_none() && request.photo_url.is_none() {
+            return Err(invalid_request("send display_name and/or photo_url"));
+        }
+        Ok(request)
+    }
 }
 
 /// What the widget shows of a user: the `user` of a browser login's answer, and the
@@ -119,16 +136,11 @@ async fn apply(
         ));
     }
     let bytes = read_body(body).await?;
-    let params = Params::from_form_or_json_body(headers, &bytes)?;
-    if let Some(unknown) = params.unknown(&[DISPLAY_NAME, PHOTO_URL]) {
-        return Err(invalid_request(format!(
-            "unknown field {unknown}: send display_name and/or photo_url"
-        )));
-    }
-    let (name, photo) = (params.get(DISPLAY_NAME), params.get(PHOTO_URL));
-    if name.is_none() && photo.is_none() {
-        return Err(invalid_request("send display_name and/or photo_url"));
-    }
+    let request = ProfileChangeRequest::read(&Params::from_form_or_json_body(headers, &bytes)?)?;
+    let (name, photo) = (
+        request.display_name.as_deref(),
+        request.photo_url.as_deref(),
+    );
     // `find_session` found the site active a moment ago; gone since, the session is.
     let switches = match state.store.get_site(session.site_id).await? {
         Some(site) if site.active => site.settings.account_handling,
