@@ -85,7 +85,7 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
-/// `LIKE` pattern for a substring, with its wildcards escaped (`\\` is the escape).
+/// `LIKE` pattern for a substring, with its wildcards escaped (`\` is the escape).
 fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
@@ -176,6 +176,7 @@ impl Store {
                 .await?
                 .and_then(|shares| trigrams::index_pattern(t, &shares));
             if let Some(narrower) = narrower {
+                // The index is asked for the narrower pattern, the whole one checked after.
                 whole = pattern.replace(narrower);
             }
         }
