@@ -1,20 +1,23 @@
 //! The commit of a login: every flow's last step (`crate::signin`), written through the
 //! group-commit writer (`batch`) so that a login costs a share of one commit.
 //!
-//! In one transaction the writer
+//! For each login the writer
 //! 0. spends the login's single-use token, if any (a replay stops here);
 //! 1. brings the user's profile up to date, only when the flow saw it change;
-//! 2. reads the user and its site as this transaction sees them, and asks the
-//!    caller's policy whether that user may log in now (the policy is the caller's,
-//!    passed in as a function: the store knows no flow's rules);
+//! 2. reads the user and its site (after step 1, or before the transaction when step 1
+//!    has nothing to write), and asks the caller's policy whether that user may log in
+//!    now (the policy is the caller's, passed in as a function: the store knows no
+//!    flow's rules);
 //! 3. admitted: starts the session (if the flow grants one) and records the login's
 //!    audit event; refused: undoes step 1 and records the refusal instead.
 //!
-//! So a session never exists without its audit event nor the reverse, and a ban that
-//! commits before the login's transaction is always seen by the policy. On SQLite the
-//! writer is the only one (transactions are serial), so that holds exactly; on
-//! PostgreSQL a ban committing during the batch may be missed, and the session lookup
-//! (which applies the same conditions) refuses the session anyway.
+//! Steps 0, 1 and 3 are one transaction, or one statement when they write nothing but
+//! the batch's sessions and events. So a session never exists without its audit event
+//! nor the reverse, and a ban that commits before the login's read is always seen by
+//! the policy. On SQLite the writer is the only one (transactions are serial), so that
+//! holds exactly; on PostgreSQL a ban committing between the read and the batch's
+//! commit may be missed, and the session lookup (which applies the same conditions)
+//! refuses the session anyway.
 
 use super::audit::{Actor, NewAuditEvent};
 use super::batch::Insert;

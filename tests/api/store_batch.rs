@@ -59,14 +59,23 @@ fn spending_login(site_id: i64, user_id: i64, n: usize, now: i64, jti: &str) -> 
         LoginUser::Existing { user_id }
     };
     NewLogin {
-        site_id,
         user,
+        once: Some(used_token(site_id, jti, now)),
+        ..known_login(site_id, user_id, n, now)
+    }
+}
+
+/// Login `n` of the existing user `user_id` (session `session-{n}`).
+fn known_login(site_id: i64, user_id: i64, n: usize, now: i64) -> NewLogin {
+    NewLogin {
+        site_id,
+        user: LoginUser::Existing { user_id },
         at: now,
         session: Some(session(site_id, user_id, n, now)),
         event: NewAuditEvent::new(Some(site_id), now, &Actor::Cli, "user.login"),
         by_user: true,
         policy: tessera::signin::policy::refusal_reason,
-        once: Some(used_token(site_id, jti, now)),
+        once: None,
     }
 }
 
@@ -234,17 +243,8 @@ both_stores! {
         // session's insert fails; its audit event must not be written either.
         let tasks: Vec<_> = (0..2)
             .map(|n| {
-                let login = NewLogin {
-                    site_id: app.site_id,
-                    user: LoginUser::Existing { user_id },
-                    at: now,
-                    session: Some(session(app.site_id, user_id, 0, now)),
-                    event: NewAuditEvent::new(Some(app.site_id), now, &Actor::Cli, "user.login")
-                        .with_detail(serde_json::json!({ "n": n })),
-                    by_user: true,
-                    policy: tessera::signin::policy::refusal_reason,
-                    once: None,
-                };
+                let mut login = known_login(app.site_id, user_id, 0, now);
+                login.event = login.event.with_detail(serde_json::json!({ "n": n }));
                 let store = store.clone();
                 tokio::spawn(async move { store.commit_login(login).await })
             })
@@ -295,5 +295,55 @@ both_stores! {
         app.store.set_user_active(app.site_id, user_id, true, now, &Actor::Cli).await.unwrap();
         let again = spending_login(app.site_id, user_id, 8, now, "refused");
         assert!(matches!(app.store.commit_login(again).await.unwrap(), LoginOutcome::Replayed));
+    }
+
+    async fn logins_of_known_users_are_each_decided_on_their_own_user_and_site(app) {
+        // Concurrent logins of existing users, the commonest batch (on PostgreSQL written
+        // as one statement, without a transaction): in the same batches, each login is
+        // decided on its own user and site; an admitted one gets its session and event, a
+        // refused one its refusal alone.
+        let now = app.clock.now_ms();
+        let disabled = app.store.create_site("Disabled", &[], now, &Actor::Cli).await.unwrap();
+        let mut users = Vec::new();
+        for (n, site_id) in [(0, app.site_id), (1, app.site_id), (2, disabled.site_id)] {
+            let profile = SsoProfile { external_id: format!("k{n}"), ..user_u1() };
+            users.push((site_id, app.store.upsert_sso_user(site_id, &profile, now).await.unwrap().user_id));
+        }
+        app.store.set_user_active(app.site_id, users[1].1, false, now, &Actor::Cli).await.unwrap();
+        assert!(app.store.set_site_active(disabled.site_id, false, now, &Actor::Cli).await.unwrap());
+        let store = Arc::new(app.store.clone());
+        let tasks: Vec<_> = (0..90)
+            .map(|n| {
+                let (site_id, user_id) = users[n % 3];
+                let login = known_login(site_id, user_id, n, now);
+                let store = store.clone();
+                tokio::spawn(async move { store.commit_login(login).await })
+            })
+            .collect();
+        for (n, task) in tasks.into_iter().enumerate() {
+            let outcome = task.await.unwrap().expect("login");
+            let live = app.store.find_session(&TimedHash::of(&format!("session-{n}")), now).await.unwrap();
+            match (n % 3, outcome) {
+                (0, LoginOutcome::Admitted(user)) => {
+                    assert_eq!(user.user_id, users[0].1);
+                    assert_eq!(live.expect("the admitted login's session").user_id, users[0].1);
+                }
+                (1, LoginOutcome::Refused { user, site_active: true }) if !user.active => assert!(live.is_none()),
+                (2, LoginOutcome::Refused { user, site_active: false }) if user.active => assert!(live.is_none()),
+                (i, other) => panic!("login of user {i}: {other:?}"),
+            }
+        }
+        for (site_id, user_ids) in [(app.site_id, [users[0].1, users[1].1]), (disabled.site_id, [users[2].1; 2])] {
+            let events = app.store.list_audit(site_id, None, 1000).await.unwrap();
+            let logins: Vec<_> = events.iter().filter(|e| e.action == "user.login").collect();
+            assert_eq!(logins.len(), if site_id == app.site_id { 60 } else { 30 });
+            for event in logins {
+                let admitted = event.user_id == Some(user_ids[0]) && site_id == app.site_id;
+                assert!(user_ids.contains(&event.user_id.unwrap()), "{event:?}");
+                assert_eq!(event.outcome, if admitted { "success" } else { "failure" }, "{event:?}");
+                assert_eq!(event.detail.0.get("session_ref").is_some(), admitted, "{event:?}");
+                assert_eq!(event.detail.0.get("reason").is_some(), !admitted, "{event:?}");
+            }
+        }
     }
 }

@@ -25,7 +25,9 @@
 //!   its pool, would cost two more.
 //! - [`pool`]: otherwise (PostgreSQL, in-memory SQLite), a task writes each batch
 //!   through the sqlx pool as multi-row statements, the key check joined into the
-//!   token insert: on PostgreSQL the round trips are what counts.
+//!   token insert: on PostgreSQL the round trips are what counts. A batch of logins
+//!   of known users is two: one read, one statement that writes every session and
+//!   event (no BEGIN, no COMMIT: a statement is atomic by itself).
 
 mod pool;
 mod rows;
@@ -61,7 +63,7 @@ pub(crate) enum Insert {
     AccessToken(NewAccessToken),
     /// A session alone (its login recorded elsewhere; tests and tools).
     Session(NewSession),
-    /// A login: decided and written in the batch's transaction (`store::logins`).
+    /// A login: decided and written by the batch (`store::logins`).
     Login(Box<NewLogin>),
     /// An audit event alone (a failed login).
     Audit(NewAuditEvent),

@@ -1,7 +1,7 @@
 //! The batch writer on a sqlx pool (PostgreSQL, in-memory SQLite): a task that writes
 //! each batch as multi-row statements.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use tokio::sync::mpsc;
@@ -56,15 +56,75 @@ struct Batch<'a> {
     key_uses: KeyUses,
 }
 
-/// A login's user as the batch's transaction read it, and its site's state.
+/// A login's user as the batch read it, and its site's state.
 type Decided = (User, bool);
+
+/// The users of a batch's logins (a list of ids follows, then `)`), each with whether its
+/// site is active: one statement, one round trip.
+const USERS_OF_LOGINS: &str = concat!(
+    "SELECT ",
+    crate::store::users::user_columns!(),
+    ", EXISTS (SELECT 1 FROM sites WHERE sites.site_id = users.site_id AND sites.active) \
+     AS site_active FROM users WHERE user_id IN ("
+);
+
+/// Whether each site is active (a list of ids follows).
+const SITES_ACTIVE: &str = "SELECT site_id, active FROM sites WHERE site_id IN (";
+
+/// `sql`, which ends in `IN (`, with the distinct `ids` bound and the list closed;
+/// `None` for no ids. (One user may log in several times in one batch.)
+fn in_list<'a, DB>(sql: &str, ids: impl Iterator<Item = i64>) -> Option<QueryBuilder<'a, DB>>
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let ids: BTreeSet<i64> = ids.collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let mut query = QueryBuilder::new(sql);
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+    Some(query)
+}
+
+#[derive(sqlx::FromRow)]
+struct UserOfLogin {
+    #[sqlx(flatten)]
+    user: UserRow,
+    site_active: bool,
+}
+
+/// The writes of a batch, in a transaction begun on first use ([`Writes::tx`]). A batch
+/// whose only write is its last statement needs none: logins of known users, the
+/// commonest batch under load, are one statement (`rows`), atomic by itself, where BEGIN
+/// and COMMIT would be two more round trips to the database.
+struct Writes<'p, P: BeginWrite> {
+    pool: &'p P,
+    tx: Option<sqlx::Transaction<'static, P::Db>>,
+}
+
+impl<P: BeginWrite> Writes<'_, P> {
+    /// The batch's transaction, begun now if it was not.
+    async fn tx(&mut self) -> sqlx::Result<&mut <P::Db as Database>::Connection> {
+        let tx = match self.tx.take() {
+            Some(tx) => tx,
+            None => self.pool.begin_write().await?,
+        };
+        Ok(&mut **self.tx.insert(tx))
+    }
+}
 
 impl Batch<'_> {
     fn backend(&self) -> &Backend {
         self.backend
     }
 
-    /// Writes the rows in one transaction; for each row, what became of it.
+    /// Writes the rows, in one transaction when they need more than one statement; for
+    /// each row, what became of it.
     async fn write_all(&mut self, rows: &[&Insert]) -> Result<Vec<Written>, StoreError> {
         let tokens: Vec<&NewAccessToken> = rows
             .iter()
@@ -103,11 +163,36 @@ impl Batch<'_> {
                     .fetch_all(pool)
                     .await?;
             } else {
-                let mut tx = pool.begin_write().await?;
+                // The reads first, outside any transaction: under PostgreSQL's READ
+                // COMMITTED each statement sees what was committed before it started, in
+                // a transaction or not (and on SQLite this writer is the only one).
+                let users = logins.iter().filter_map(|l| match l.user {
+                    LoginUser::Existing { user_id } => Some(user_id),
+                    LoginUser::Profile(_) => None,
+                });
+                let mut found: HashMap<i64, Decided> = HashMap::new(); // by user id
+                if let Some(mut query) = in_list(USERS_OF_LOGINS, users) {
+                    let rows: Vec<UserOfLogin> = query.build_query_as().fetch_all(pool).await?;
+                    found.extend(rows.into_iter().map(|r| {
+                        let user = r.user.into_user();
+                        (user.user_id, (user, r.site_active))
+                    }));
+                }
+                // The sites of the profiles written below.
+                let profile_sites = logins
+                    .iter()
+                    .filter(|l| matches!(l.user, LoginUser::Profile(_)))
+                    .map(|l| l.site_id);
+                let mut sites: HashMap<i64, bool> = HashMap::new();
+                if let Some(mut query) = in_list(SITES_ACTIVE, profile_sites) {
+                    let found: Vec<(i64, bool)> = query.build_query_as().fetch_all(pool).await?;
+                    sites.extend(found);
+                }
+                let mut writes = Writes { pool, tx: None };
                 if !tokens.is_empty() {
                     inserted = token_insert(&tokens)
                         .build_query_as()
-                        .fetch_all(&mut *tx)
+                        .fetch_all(writes.tx().await?)
                         .await?;
                 }
                 for s in &slides {
@@ -115,67 +200,9 @@ impl Batch<'_> {
                         .bind(s.now)
                         .bind(s.idle_expires_at)
                         .bind(s.hash.as_bytes())
-                        .execute(&mut *tx)
+                        .execute(writes.tx().await?)
                         .await?;
                     slid.push(done.rows_affected() == 1);
-                }
-                // Logins: the users as this transaction sees them (profile changes
-                // first, each in a savepoint so that a refusal undoes it), then one
-                // decision each.
-                let mut decided: HashMap<usize, Decided> = HashMap::new();
-                let existing: Vec<(usize, i64)> = logins
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, l)| match l.user {
-                        LoginUser::Existing { user_id } => Some((i, user_id)),
-                        LoginUser::Profile(_) => None,
-                    })
-                    .collect();
-                let mut site_ids: Vec<i64> = logins.iter().map(|l| l.site_id).collect();
-                site_ids.sort_unstable();
-                site_ids.dedup();
-                let mut sites: HashMap<i64, bool> = HashMap::new();
-                if !site_ids.is_empty() {
-                    let mut query =
-                        QueryBuilder::new("SELECT site_id, active FROM sites WHERE site_id IN (");
-                    let mut list = query.separated(", ");
-                    for id in &site_ids {
-                        list.push_bind(*id);
-                    }
-                    query.push(")");
-                    let found: Vec<(i64, bool)> =
-                        query.build_query_as().fetch_all(&mut *tx).await?;
-                    sites.extend(found);
-                }
-                if !existing.is_empty() {
-                    let mut query = QueryBuilder::new(concat!(
-                        "SELECT ",
-                        crate::store::users::user_columns!(),
-                        " FROM users WHERE user_id IN ("
-                    ));
-                    let mut list = query.separated(", ");
-                    for (_, id) in &existing {
-                        list.push_bind(*id);
-                    }
-                    query.push(")");
-                    let found: Vec<UserRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-                    let by_id: HashMap<i64, User> = found
-                        .into_iter()
-                        .map(|r| {
-                            let u = r.into_user();
-                            (u.user_id, u)
-                        })
-                        .collect();
-                    // One user may log in several times in one batch.
-                    for (i, user_id) in existing {
-                        // Missing only if it never existed (users are marked deleted, never
-                        // removed): then that login alone fails, in the per-row retry.
-                        let user = by_id.get(&user_id).cloned().ok_or_else(|| {
-                            StoreError::Corrupt(format!("user {user_id} of a login is missing"))
-                        })?;
-                        let active = sites.get(&user.site_id).copied().unwrap_or(false);
-                        decided.insert(i, (user, active));
-                    }
                 }
                 // The tokens first, all in one statement; each spent now goes to the
                 // first login of the batch that presents it, the others are replays.
@@ -190,20 +217,23 @@ impl Batch<'_> {
                             .push_bind(t.expires_at);
                     });
                     query.push(SPENT_RETURNING);
-                    let rows: Vec<Vec<u8>> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+                    let rows: Vec<Vec<u8>> = query
+                        .build_query_scalar()
+                        .fetch_all(writes.tx().await?)
+                        .await?;
                     spent.extend(rows);
                 }
-                for (i, login) in logins.iter().enumerate() {
+                for login in &logins {
                     if let Some(t) = &login.once {
                         if !spent.remove(t.key.as_bytes()) {
-                            decided.remove(&i);
                             outcomes.push(LoginOutcome::Replayed);
                             continue;
                         }
                     }
                     let (user, site_active) = match &login.user {
                         LoginUser::Profile(profile) => {
-                            let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+                            // Each in a savepoint, so that a refusal undoes it.
+                            let mut savepoint = sqlx::Acquire::begin(writes.tx().await?).await?;
                             let row = profile
                                 .upsert_query(login.site_id, login.at)
                                 .fetch_one(&mut *savepoint)
@@ -218,7 +248,13 @@ impl Batch<'_> {
                             }
                             (user, active)
                         }
-                        LoginUser::Existing { .. } => decided.remove(&i).ok_or_else(lost)?,
+                        // Missing only if it never existed (users are marked deleted,
+                        // never removed): then that login alone fails, in the per-row retry.
+                        LoginUser::Existing { user_id } => {
+                            found.get(user_id).cloned().ok_or_else(|| {
+                                StoreError::Corrupt(format!("user {user_id} of a login is missing"))
+                            })?
+                        }
                     };
                     let (reason, event, session) = login.decide(&user, site_active);
                     events.push(event);
@@ -228,13 +264,24 @@ impl Batch<'_> {
                         Some(_) => LoginOutcome::Refused { user, site_active },
                     });
                 }
-                if !sessions.is_empty() {
-                    rows::sessions(&sessions).build().execute(&mut *tx).await?;
+                let mut inserts = rows::inserts(&sessions, &events);
+                match (writes.tx.take(), inserts.len()) {
+                    // One statement, atomic by itself.
+                    (None, 1) => {
+                        inserts.remove(0).build().execute(pool).await?;
+                    }
+                    (None, 0) => {}
+                    (tx, _) => {
+                        writes.tx = tx;
+                        let connection = writes.tx().await?;
+                        for mut insert in inserts {
+                            insert.build().execute(&mut *connection).await?;
+                        }
+                        if let Some(tx) = writes.tx {
+                            tx.commit().await?;
+                        }
+                    }
                 }
-                if !events.is_empty() {
-                    rows::events(&events).build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
             }
         });
         self.outcome(rows, inserted, outcomes, slid).await

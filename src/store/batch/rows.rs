@@ -2,41 +2,51 @@
 //!
 //! On PostgreSQL one fixed statement over arrays (`INSERT … SELECT * FROM UNNEST(…)`):
 //! its text is the same whatever the batch's size, so each connection prepares it once,
-//! where `VALUES` rows would be a new statement, parsed and planned, for every size.
-//! SQLite has no arrays: it gets the `VALUES` rows (only in-memory databases use this
-//! writer; a SQLite file has its own, `sqlite_file`).
+//! where `VALUES` rows would be a new statement, parsed and planned, for every size. Both
+//! tables are written by one statement (the sessions' insert in a `WITH`), which is
+//! atomic by itself: a batch of logins then needs no transaction (`pool::Writes`).
+//! SQLite has no arrays nor inserts in a `WITH`: it gets one statement of `VALUES` rows
+//! per table (only in-memory databases use this writer; a SQLite file has its own,
+//! `sqlite_file`).
 
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use crate::store::audit::{audit_insert_columns, NewAuditEvent};
 use crate::store::sessions::{session_insert_columns, NewSession};
 
-/// The insert of `rows`, for the backend the caller's transaction is on.
-pub(super) fn sessions<DB: BatchRows>(rows: &[NewSession]) -> QueryBuilder<'_, DB> {
-    DB::sessions(rows)
+/// The statements that insert `sessions` and `events`, in order; none for no rows.
+pub(super) fn inserts<'a, DB: BatchRows>(
+    sessions: &'a [NewSession],
+    events: &'a [NewAuditEvent],
+) -> Vec<QueryBuilder<'a, DB>> {
+    DB::inserts(sessions, events)
 }
 
-pub(super) fn events<DB: BatchRows>(rows: &[NewAuditEvent]) -> QueryBuilder<'_, DB> {
-    DB::events(rows)
-}
-
-/// How a backend inserts many rows in one statement.
+/// How a backend inserts many rows in few statements.
 pub(super) trait BatchRows: sqlx::Database {
-    fn sessions(rows: &[NewSession]) -> QueryBuilder<'_, Self>;
-    fn events(rows: &[NewAuditEvent]) -> QueryBuilder<'_, Self>;
+    fn inserts<'a>(
+        sessions: &'a [NewSession],
+        events: &'a [NewAuditEvent],
+    ) -> Vec<QueryBuilder<'a, Self>>;
 }
 
 impl BatchRows for Sqlite {
-    fn sessions(rows: &[NewSession]) -> QueryBuilder<'_, Self> {
-        let mut insert = QueryBuilder::new(session_insert_columns!());
-        insert.push_values(rows, |mut row, s| s.push_values(&mut row));
-        insert
-    }
-
-    fn events(rows: &[NewAuditEvent]) -> QueryBuilder<'_, Self> {
-        let mut insert = QueryBuilder::new(audit_insert_columns!());
-        insert.push_values(rows, |mut row, e| e.push_values(&mut row));
-        insert
+    fn inserts<'a>(
+        sessions: &'a [NewSession],
+        events: &'a [NewAuditEvent],
+    ) -> Vec<QueryBuilder<'a, Self>> {
+        let mut statements = Vec::new();
+        if !sessions.is_empty() {
+            let mut insert = QueryBuilder::new(session_insert_columns!());
+            insert.push_values(sessions, |mut row, s| s.push_values(&mut row));
+            statements.push(insert);
+        }
+        if !events.is_empty() {
+            let mut insert = QueryBuilder::new(audit_insert_columns!());
+            insert.push_values(events, |mut row, e| e.push_values(&mut row));
+            statements.push(insert);
+        }
+        statements
     }
 }
 
@@ -54,28 +64,38 @@ macro_rules! unnest {
 }
 
 impl BatchRows for Postgres {
-    fn sessions(rows: &[NewSession]) -> QueryBuilder<'_, Self> {
-        let mut insert =
-            QueryBuilder::new(concat!(session_insert_columns!(), "SELECT * FROM UNNEST("));
-        let values: Vec<_> = rows.iter().map(NewSession::values).collect();
-        unnest!(insert, values, [
-            |v| v.0 => "::bytea[]", |v| v.1 => "::int8[]", |v| v.2 => "::int8[]",
-            |v| v.3 => "::text[]", |v| v.4 => "::int8[]", |v| v.5 => "::int8[]",
-            |v| v.6 => "::int8[]", |v| v.7 => "::int8[]", |v| v.8 => "::int8[]",
-            |v| v.9 => "::text[]",
-        ]);
-        insert
-    }
-
-    fn events(rows: &[NewAuditEvent]) -> QueryBuilder<'_, Self> {
-        let mut insert =
-            QueryBuilder::new(concat!(audit_insert_columns!(), "SELECT * FROM UNNEST("));
-        let values: Vec<_> = rows.iter().map(NewAuditEvent::values).collect();
+    fn inserts<'a>(
+        sessions: &'a [NewSession],
+        events: &'a [NewAuditEvent],
+    ) -> Vec<QueryBuilder<'a, Self>> {
+        let mut insert = QueryBuilder::new("");
+        if !sessions.is_empty() {
+            if !events.is_empty() {
+                insert.push("WITH started AS (");
+            }
+            insert.push(concat!(session_insert_columns!(), "SELECT * FROM UNNEST("));
+            let values: Vec<_> = sessions.iter().map(NewSession::values).collect();
+            unnest!(insert, values, [
+                |v| v.0 => "::bytea[]", |v| v.1 => "::int8[]", |v| v.2 => "::int8[]",
+                |v| v.3 => "::text[]", |v| v.4 => "::int8[]", |v| v.5 => "::int8[]",
+                |v| v.6 => "::int8[]", |v| v.7 => "::int8[]", |v| v.8 => "::int8[]",
+                |v| v.9 => "::text[]",
+            ]);
+            if events.is_empty() {
+                return vec![insert];
+            }
+            insert.push(") ");
+        }
+        if events.is_empty() {
+            return Vec::new();
+        }
+        insert.push(concat!(audit_insert_columns!(), "SELECT * FROM UNNEST("));
+        let values: Vec<_> = events.iter().map(NewAuditEvent::values).collect();
         unnest!(insert, values, [
             |v| v.0 => "::int8[]", |v| v.1 => "::int8[]", |v| v.2 => "::text[]",
             |v| v.3 => "::text[]", |v| v.4 => "::text[]", |v| v.5 => "::text[]",
             |v| v.6.clone() => "::text[]", |v| v.7 => "::int8[]",
         ]);
-        insert
+        vec![insert]
     }
 }
