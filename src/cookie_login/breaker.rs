@@ -88,6 +88,11 @@ impl Breaker {
         }
     }
 
+    /// Tripped and not yet closed again by a probe's answer (open, or waiting for a probe).
+    pub fn tripped(&self) -> bool {
+        self.open_until.is_some()
+    }
+
     pub fn is_open(&self, now: Millis) -> bool {
         self.open_until.is_some_and(|until| now < until)
     }

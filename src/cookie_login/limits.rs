@@ -8,11 +8,14 @@
 //! - a circuit breaker that answers at once while the endpoint keeps failing.
 //!
 //! Kept per site so one site's hanging endpoint cannot use up what other sites'
-//! logins need. Node-local by design: it protects this process's resources.
+//! logins need. Node-local by design: it protects this process's resources. A site
+//! that has not called for [`FORGET_IDLE_MS`] (nothing in flight or queued, its breaker
+//! closed) is forgotten, so the memory follows the sites in use, not every site called
+//! since the node started; it starts again from the initial limit.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::breaker::{Admission, Breaker};
 use super::limiter::{AdaptiveLimit, LimitSettings, Outcome};
 use crate::clock::{Clock, Millis};
+
+/// A site idle this long is forgotten (module documentation).
+pub const FORGET_IDLE_MS: Millis = 10 * 60_000;
+/// How often the sites are looked through for idle ones (on a call, never on a timer).
+const SWEEP_EVERY_MS: Millis = 60_000;
 
 /// Why a verification was not even attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +81,8 @@ struct SiteGuard {
     /// One permit per slot, handed out in the order they were asked for.
     slots: Arc<Semaphore>,
     queued: AtomicUsize,
+    /// When a verification last asked for a slot.
+    last_called: AtomicI64,
     state: Mutex<GuardState>,
 }
 
@@ -95,6 +105,7 @@ impl SiteGuard {
             endpoint: endpoint.to_string(),
             slots: Arc::new(Semaphore::new(permits)),
             queued: AtomicUsize::new(0),
+            last_called: AtomicI64::new(0),
             state: Mutex::new(GuardState {
                 limit,
                 breaker: Breaker::default(),
@@ -143,6 +154,16 @@ impl SiteGuard {
         }
     }
 
+    /// Nothing to remember: not called for [`FORGET_IDLE_MS`], nothing in flight or
+    /// queued (the caller checks that no `Pass` or waiter holds it), breaker closed.
+    fn idle(&self, now: Millis) -> bool {
+        let state = self.state();
+        now.saturating_sub(self.last_called.load(Ordering::Relaxed)) >= FORGET_IDLE_MS
+            && self.queued.load(Ordering::Relaxed) == 0
+            && state.in_flight == 0
+            && !state.breaker.tripped()
+    }
+
     fn stats(&self, now: Millis) -> EndpointStats {
         let state = self.state();
         let latency = state.limit.summary();
@@ -161,7 +182,14 @@ impl SiteGuard {
 
 pub struct SiteLimits {
     settings: LimitSettings,
-    guards: Mutex<HashMap<i64, Arc<SiteGuard>>>,
+    guards: Mutex<Guards>,
+}
+
+#[derive(Default)]
+struct Guards {
+    by_site: HashMap<i64, Arc<SiteGuard>>,
+    /// When idle sites were last forgotten.
+    swept_at: Millis,
 }
 
 impl Default for SiteLimits {
@@ -182,7 +210,7 @@ impl SiteLimits {
     pub fn new(settings: LimitSettings) -> Self {
         Self {
             settings: settings.normalized(),
-            guards: Mutex::new(HashMap::new()),
+            guards: Mutex::new(Guards::default()),
         }
     }
 
@@ -190,20 +218,30 @@ impl SiteLimits {
         self.settings
     }
 
-    fn guards(&self) -> MutexGuard<'_, HashMap<i64, Arc<SiteGuard>>> {
+    fn guards(&self) -> MutexGuard<'_, Guards> {
         self.guards.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn guard(&self, site_id: i64, endpoint: &str) -> Arc<SiteGuard> {
+    /// The site's guard, called now; forgets the idle sites when due.
+    fn guard(&self, site_id: i64, endpoint: &str, now: Millis) -> Arc<SiteGuard> {
         let mut guards = self.guards();
-        match guards.get(&site_id) {
+        if now.saturating_sub(guards.swept_at) >= SWEEP_EVERY_MS {
+            guards.swept_at = now;
+            // Held elsewhere means a verification in flight or waiting for a slot.
+            guards
+                .by_site
+                .retain(|_, g| Arc::strong_count(g) > 1 || !g.idle(now));
+        }
+        let guard = match guards.by_site.get(&site_id) {
             Some(g) if g.endpoint == endpoint => g.clone(),
             _ => {
                 let fresh = Arc::new(SiteGuard::new(endpoint, self.settings));
-                guards.insert(site_id, fresh.clone());
+                guards.by_site.insert(site_id, fresh.clone());
                 fresh
             }
-        }
+        };
+        guard.last_called.store(now, Ordering::Relaxed);
+        guard
     }
 
     /// A slot for one verification of `site_id`, or the reason to answer without
@@ -215,7 +253,7 @@ impl SiteLimits {
         deadline: Duration,
         clock: &dyn Clock,
     ) -> Result<Pass, Shed> {
-        let guard = self.guard(site_id, endpoint);
+        let guard = self.guard(site_id, endpoint, clock.now_ms());
         if guard.state().breaker.refuses(clock.now_ms()) {
             return Err(Shed::CircuitOpen);
         }
@@ -270,7 +308,7 @@ impl SiteLimits {
 
     /// The state of `site_id`'s endpoint, if it was called since this node started.
     pub fn stats(&self, site_id: i64, now: Millis) -> Option<EndpointStats> {
-        let guard = self.guards().get(&site_id).cloned()?;
+        let guard = self.guards().by_site.get(&site_id).cloned()?;
         Some(guard.stats(now))
     }
 
@@ -278,6 +316,7 @@ impl SiteLimits {
     pub fn all_stats(&self, now: Millis) -> Vec<(i64, EndpointStats)> {
         let guards: Vec<(i64, Arc<SiteGuard>)> = self
             .guards()
+            .by_site
             .iter()
             .map(|(id, g)| (*id, g.clone()))
             .collect();

@@ -22,7 +22,7 @@ fn fixed(n: usize, max_queued: usize) -> SiteLimits {
 
 /// Free slots must always be the limit less what is in flight.
 fn assert_consistent(limits: &SiteLimits, site_id: i64) {
-    let guard = limits.guards().get(&site_id).cloned().unwrap();
+    let guard = limits.guards().by_site.get(&site_id).cloned().unwrap();
     let state = guard.state();
     assert_eq!(
         guard.slots.available_permits() + state.in_flight,
@@ -94,7 +94,7 @@ async fn a_wait_that_cannot_end_in_time_is_shed_at_once() {
     let _a1 = limits.admit(1, A, LONG, &clock).await.unwrap();
     let _a2 = limits.admit(1, A, LONG, &clock).await.unwrap();
     {
-        let guard = limits.guards().get(&1).cloned().unwrap();
+        let guard = limits.guards().by_site.get(&1).cloned().unwrap();
         let mut state = guard.state();
         for _ in 0..20 {
             state
@@ -264,4 +264,44 @@ async fn an_abandoned_verification_frees_its_slot_without_a_sample() {
     let stats = limits.stats(1, clock.now_ms()).unwrap();
     assert_eq!((stats.in_flight, stats.p50_latency_ms), (0, 0.0));
     assert!(limits.admit(1, A, LONG, &clock).await.is_ok());
+}
+
+#[tokio::test]
+async fn idle_sites_are_forgotten_and_busy_ones_kept() {
+    let clock = ManualClock::starting_now();
+    let limits = fixed(2, 0);
+    for site_id in 1..=100 {
+        drop(limits.admit(site_id, A, LONG, &clock).await.unwrap());
+    }
+    let in_flight = limits.admit(101, A, LONG, &clock).await.unwrap();
+    for _ in 0..super::super::breaker::FAILURE_THRESHOLD {
+        let pass = limits.admit(103, B, LONG, &clock).await.unwrap();
+        pass.failed(clock.now_ms());
+    }
+    let minute = Duration::from_secs(60);
+    clock.advance(minute * 9);
+    drop(limits.admit(1, A, LONG, &clock).await.unwrap());
+    assert_eq!(
+        limits.all_stats(clock.now_ms()).len(),
+        102,
+        "none idle for long enough"
+    );
+    clock.advance(minute * 2);
+    drop(limits.admit(102, A, LONG, &clock).await.unwrap());
+    let mut kept: Vec<i64> = limits
+        .all_stats(clock.now_ms())
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    kept.sort_unstable();
+    assert_eq!(
+        kept,
+        [1, 101, 102, 103],
+        "called lately, in flight, just called, tripped"
+    );
+    // A forgotten site starts again, from the initial limit.
+    assert!(limits.stats(50, clock.now_ms()).is_none());
+    drop(limits.admit(50, A, LONG, &clock).await.unwrap());
+    assert_eq!(limits.stats(50, clock.now_ms()).unwrap().limit, 2);
+    drop(in_flight);
 }
