@@ -3,24 +3,11 @@
 use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::RefOr;
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-/// `{"error", "error_description"}`, the error body of the OAuth and JSON APIs.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ErrorSchema {
-    error: String,
-    error_description: String,
-}
-
-/// `{"Error", "status_code"}`, the error body of the Faveo-compatible API.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct FaveoErrorSchema {
-    #[schema(rename = "Error")]
-    error: String,
-    status_code: u16,
-}
+/// The error bodies, documented by the types that serialize them.
+pub use crate::http::error::ErrorBody as ErrorSchema;
+pub use crate::password::error::FaveoErrorBody as FaveoErrorSchema;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -21,10 +21,11 @@ use crate::oauth2::bearer::SiteToken;
 use crate::oauth2::scope::Scope;
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
+use crate::store::users::SsoProfile;
 
-/// The fields of a login (form or JSON; documentation only, parsing is strict and manual).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The fields of a login (form or JSON).
+// Each field is checked by its rule in `validate` (`LoginRequest::read`).
+#[derive(Debug, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// The site's own user id: 1–255 characters, no control characters, no surrounding
     /// whitespace, not a placeholder (`null`, `none`, `nil`, `undefined`, `blank`). A
@@ -49,6 +50,28 @@ pub struct LoginRequest {
         pattern = r"^\s*(?:[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@.\x00-\x1f\x7f-\x9f]+(?:\.[^\s@.\x00-\x1f\x7f-\x9f]+)*)?\s*$"
     )]
     email: Option<String>,
+}
+
+impl LoginRequest {
+    pub fn read(params: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: validate::external_id(params)?,
+            name: validate::display_name(params)?,
+            email: validate::email(params)?,
+        })
+    }
+
+    /// The profile the login asserts: these fields, the others left as they are.
+    fn into_profile(self) -> SsoProfile {
+        SsoProfile {
+            external_id: self.id,
+            display_name: self.name,
+            email: self.email,
+            photo_url: None,
+            social_data: None,
+            replace_all: false,
+        }
+    }
 }
 
 /// A started session: put `user_id` and `session` into the embed tag.
@@ -85,7 +108,7 @@ pub async fn login(
     let token = token.require(Scope::Accounts)?;
     let body = read_body(body).await?;
     let params = Params::from_form_or_json_body(&headers, &body)?;
-    let profile = validate::login_profile(&params)?;
+    let profile = LoginRequest::read(&params)?.into_profile();
     let attempt = Attempt::new(token.site_id, Flow::Accounts, &client_ip).by(token.actor());
     let session = Grant::Session {
         kind: SessionKind::Server,

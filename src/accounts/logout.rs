@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{validate, AUDIT_LOGOUT};
@@ -23,18 +24,16 @@ use crate::store::audit::NewAuditEvent;
 /// Longest session id accepted; ours are 51 characters.
 const MAX_SESSION_CHARS: usize = 256;
 
-/// The fields of a logout: exactly one of them.
-/// Exactly one of `session` and `id` (documentation only).
-#[derive(utoipa::ToSchema)]
+/// The fields of a logout (form or JSON): exactly one of `session` and `id`.
+#[derive(Debug, utoipa::ToSchema)]
 #[serde(untagged)]
-#[allow(dead_code)]
 pub enum LogoutRequest {
     /// Ends one session.
     #[schema(title = "by session")]
     Session {
         /// A session id returned by login.
-        #[schema(min_length = 1, max_length = 256)]
-        session: String,
+        #[schema(value_type = String, min_length = 1, max_length = 256)]
+        session: SecretString,
     },
     /// Ends every session of one user.
     #[schema(title = "by user")]
@@ -43,6 +42,24 @@ pub enum LogoutRequest {
         #[schema(min_length = 1, max_length = 255)]
         id: String,
     },
+}
+
+impl LogoutRequest {
+    fn read(params: &Params) -> Result<Self, ApiError> {
+        match (params.non_empty("session"), params.contains("id")) {
+            (Some(_), true) => Err(invalid_request("give either session or id, not both")),
+            (None, false) => Err(invalid_request("session or id is required")),
+            (Some(session), false) if session.chars().count() > MAX_SESSION_CHARS => {
+                Err(invalid_request("session is not a session id"))
+            }
+            (Some(session), false) => Ok(Self::Session {
+                session: SecretString::from(session),
+            }),
+            (None, true) => Ok(Self::User {
+                id: validate::external_id(params)?,
+            }),
+        }
+    }
 }
 
 #[utoipa::path(
@@ -74,28 +91,24 @@ pub async fn logout(
     let now = state.now();
     let event = NewAuditEvent::new(Some(site_id), now, &token.actor(), AUDIT_LOGOUT)
         .from_ip(client_ip.text());
-    match (params.non_empty("session"), params.contains("id")) {
-        (Some(_), true) => Err(invalid_request("give either session or id, not both")),
-        (None, false) => Err(invalid_request("session or id is required")),
-        (Some(session), false) => {
-            if session.chars().count() > MAX_SESSION_CHARS {
-                return Err(invalid_request("session is not a session id"));
-            }
+    match LogoutRequest::read(&params)? {
+        LogoutRequest::Session { session } => {
             state
                 .store
-                .end_session_audited(&TimedHash::of(session), Some(site_id), |ended| {
-                    event.with_detail(json!({ "user_id": ended.user_id, "by": "session" }))
-                })
+                .end_session_audited(
+                    &TimedHash::of(session.expose_secret()),
+                    Some(site_id),
+                    |ended| event.with_detail(json!({ "user_id": ended.user_id, "by": "session" })),
+                )
                 .await?;
             Ok(ok_response())
         }
-        (None, true) => {
-            let external_id = validate::external_id(&params)?;
+        LogoutRequest::User { id } => {
             state
                 .store
                 .end_external_user_sessions_audited(
                     site_id,
-                    &external_id,
+                    &id,
                     event.with_detail(json!({ "by": "id" })),
                 )
                 .await?;

@@ -5,7 +5,6 @@ use crate::http::form::Params;
 use crate::http::ApiError;
 use crate::oauth2::error::invalid_request;
 use crate::profile;
-use crate::store::users::SsoProfile;
 
 /// Longest `id` and `email`, in characters (Unicode scalar values).
 pub const MAX_CHARS: usize = 255;
@@ -85,18 +84,6 @@ fn looks_like_email(text: &str) -> bool {
         && clean(local)
         && clean(domain)
         && domain.split('.').all(|label| !label.is_empty())
-}
-
-/// The profile a login asserts, validated.
-pub fn login_profile(params: &Params) -> Result<SsoProfile, ApiError> {
-    Ok(SsoProfile {
-        external_id: external_id(params)?,
-        display_name: display_name(params)?,
-        email: email(params)?,
-        photo_url: None,
-        social_data: None,
-        replace_all: false,
-    })
 }
 
 #[cfg(test)]

@@ -82,7 +82,10 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// `{"error", "error_description"}`, the error body of the OAuth and JSON APIs.
+// Documented as `ErrorSchema` (`crate::openapi`): the schema is this type's.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorSchema)]
 pub struct ErrorBody<'a> {
     pub error: &'a str,
     pub error_description: &'a str,

@@ -90,20 +90,37 @@ pub async fn verify(
     })
 }
 
+/// The body of introspection and revocation (RFC 7662 §2.1, RFC 7009 §2.1), besides the
+/// client's credentials.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokenParam {
+    /// The access token.
+    #[schema(value_type = String, min_length = 1)]
+    pub token: SecretString,
+    /// Read and ignored: only access tokens exist, and an unknown hint is ignored too
+    /// (RFC 7009 §2.1).
+    #[schema(nullable = false)]
+    pub token_type_hint: Option<String>,
+}
+
 /// Reads a client-authenticated form request naming a `token` (introspection and
-/// revocation, RFC 7662 §2.1 and RFC 7009 §2.1): the caller and the token.
+/// revocation): the caller and the request.
 pub async fn token_request(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(AuthenticatedClient, String), ApiError> {
+) -> Result<(AuthenticatedClient, TokenParam), ApiError> {
     let body = read_body(body).await?;
     let params = Params::from_form_body(headers, &body)?;
     let client = authenticate(state, headers, &params).await?;
     let token = params
         .non_empty("token")
         .ok_or_else(|| invalid_request("token is required"))?;
-    Ok((client, token.to_string()))
+    let request = TokenParam {
+        token: SecretString::from(token),
+        token_type_hint: params.get("token_type_hint").map(str::to_string),
+    };
+    Ok((client, request))
 }
 
 fn presented_credentials(
@@ -184,16 +201,4 @@ mod tests {
         assert!(basic_credentials(&basic("no-colon")).is_none());
         assert!(basic_credentials("Basic").is_none());
     }
-}
-
-/// The body of introspection and revocation (documentation only; parsed by hand).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TokenParam {
-    /// The access token.
-    #[schema(min_length = 1)]
-    token: String,
-    /// Ignored: only access tokens exist.
-    #[schema(nullable = false)]
-    token_type_hint: Option<String>,
 }

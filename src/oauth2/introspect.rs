@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::client_auth;
@@ -60,8 +61,8 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (client, token) = client_auth::token_request(&state, &headers, body).await?;
-    let token = token.as_str();
+    let (client, request) = client_auth::token_request(&state, &headers, body).await?;
+    let token = request.token.expose_secret();
     let record = state
         .store
         .find_access_token(&TimedHash::of(token), state.now())

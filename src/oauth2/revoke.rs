@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use secrecy::ExposeSecret;
 
 use super::client_auth;
 use crate::app::AppState;
@@ -28,9 +29,8 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let (client, token) = client_auth::token_request(&state, &headers, body).await?;
-    let token = token.as_str();
-    // token_type_hint is optional and only access tokens exist, so it is ignored (§2.1).
+    let (client, request) = client_auth::token_request(&state, &headers, body).await?;
+    let token = request.token.expose_secret();
     let revoked = state
         .store
         .revoke_access_token(&TimedHash::of(token), client.site_id)

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::store::users::Ban;
@@ -95,11 +96,27 @@ impl From<StoreError> for FaveoError {
     }
 }
 
+/// `{"Error", "status_code"}`, the error body of the Faveo-compatible API; a refusal
+/// with more to say (a ban) adds its fields.
+// Documented as `FaveoErrorSchema` (`crate::openapi`): the schema is this type's.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FaveoErrorSchema)]
+pub struct FaveoErrorBody<'a> {
+    #[serde(rename = "Error")]
+    error: &'a str,
+    status_code: u16,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    extra: Map<String, Value>,
+}
+
 fn body(status: StatusCode, error: &str, extra: Map<String, Value>) -> Response {
-    let mut object = extra;
-    object.insert("Error".into(), error.into());
-    object.insert("status_code".into(), status.as_u16().into());
-    (status, Json(Value::Object(object))).into_response()
+    let body = FaveoErrorBody {
+        error,
+        status_code: status.as_u16(),
+        extra,
+    };
+    (status, Json(body)).into_response()
 }
 
 impl IntoResponse for FaveoError {

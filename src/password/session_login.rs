@@ -29,17 +29,17 @@ use crate::store::sites::Site;
 /// Longest accepted user name or email, as password login accepts it.
 const MAX_USERNAME_CHARS: usize = 255;
 
-/// The request body (documentation; parsing is strict and manual).
+/// The request body (form or JSON).
+// As `read_request` checks it, field by field.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
 pub struct PasswordSessionRequest {
     #[schema(minimum = 1)]
     site_id: i64,
     /// User name or email (case-insensitive).
     #[schema(min_length = 1, max_length = 255)]
     username: String,
-    #[schema(min_length = 1, max_length = 1024)]
-    password: String,
+    #[schema(value_type = String, min_length = 1, max_length = 1024)]
+    password: SecretString,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,14 +50,7 @@ pub struct PasswordSessionResponse {
     pub user: WidgetUser,
 }
 
-/// A request that passed the field checks.
-struct SignInRequest {
-    site_id: i64,
-    username: String,
-    password: SecretString,
-}
-
-impl NamesSite for SignInRequest {
+impl NamesSite for PasswordSessionRequest {
     fn site_id(&self) -> i64 {
         self.site_id
     }
@@ -92,7 +85,7 @@ pub async fn login_password_session(
     .await
 }
 
-async fn read_request(headers: &HeaderMap, body: Body) -> Result<SignInRequest, ApiError> {
+async fn read_request(headers: &HeaderMap, body: Body) -> Result<PasswordSessionRequest, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_form_or_json_body(headers, &bytes)?;
     let site_id = params
@@ -113,7 +106,7 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<SignInRequest, 
         // No stored password can be this long; refused before a hash is spent on it.
         return Err(invalid_request("password must be at most 1024 characters"));
     }
-    Ok(SignInRequest {
+    Ok(PasswordSessionRequest {
         site_id,
         username: username.to_string(),
         password: SecretString::from(password.to_string()),
@@ -124,7 +117,7 @@ async fn sign_in_on(
     state: &AppState,
     client_ip: &ClientIp,
     site: &Site,
-    request: SignInRequest,
+    request: PasswordSessionRequest,
 ) -> Result<PasswordSessionResponse, ApiError> {
     let attempt = Attempt::new(site.site_id, Flow::Native, client_ip);
     if site.settings.account_handling.disable_account_handling {
