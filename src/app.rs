@@ -92,7 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(password::routes())
         .merge(embed::routes())
         .merge(admin::api::routes())
-        .merge(console::routes());
+        .merge(console::routes(&state));
     if state.config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::render));
     }

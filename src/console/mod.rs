@@ -28,8 +28,9 @@ use axum::Router;
 
 use crate::app::AppState;
 
-/// Every console route, with the console's security headers on every answer.
-pub fn routes() -> Router<AppState> {
+/// Every console route, with the console's security headers on every answer and the
+/// navigation bar on the error pages of a logged-in admin.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/admin", get(root))
         .route("/admin/", get(root))
@@ -88,6 +89,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(audit::page))
         .route("/admin/audit.csv", get(audit::csv))
         .route("/admin/{*rest}", any(page::not_found))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page::with_nav,
+        ))
         .layer(axum::middleware::map_response(page::security_headers))
 }
 

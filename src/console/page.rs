@@ -3,8 +3,9 @@
 //! confirmation page of destructive actions, and the security headers.
 
 use askama::Template;
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::session::Console;
@@ -226,6 +227,25 @@ struct ErrorPage {
     message: String,
 }
 
+/// What an error page says, kept on its response so that [`with_nav`] can show it again
+/// with the navigation bar.
+#[derive(Clone)]
+struct ErrorShown {
+    heading: &'static str,
+    message: String,
+}
+
+impl ErrorShown {
+    fn render(&self, status: StatusCode, layout: Layout) -> Response {
+        let page = ErrorPage {
+            layout,
+            heading: self.heading,
+            message: self.message.clone(),
+        };
+        render(status, &page)
+    }
+}
+
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match self {
@@ -242,13 +262,35 @@ impl IntoResponse for ConsoleError {
                 )
             }
         };
-        let page = ErrorPage {
-            layout: Layout::bare(heading),
-            heading,
-            message,
-        };
-        render(status, &page)
+        let shown = ErrorShown { heading, message };
+        let mut response = shown.render(status, Layout::bare(heading));
+        response.extensions_mut().insert(shown);
+        response
     }
+}
+
+/// An error page shown to a logged-in admin gets the navigation bar, like every other
+/// page. Error pages are made where no session is at hand (an extractor's rejection, a
+/// `?` deep in a handler, the fallback); the session is read again for those only.
+pub async fn with_nav(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut cookies = HeaderMap::new();
+    for cookie in request.headers().get_all(header::COOKIE) {
+        cookies.append(header::COOKIE, cookie.clone());
+    }
+    let response = next.run(request).await;
+    let Some(shown) = response.extensions().get::<ErrorShown>().cloned() else {
+        return response;
+    };
+    let Ok(Some(console)) = super::session::lookup(&state, &cookies).await else {
+        return response;
+    };
+    let Ok(layout) = Layout::of(&state, &console, "", shown.heading).await else {
+        return response;
+    };
+    let (_, body) = shown.render(response.status(), layout).into_parts();
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
 }
 
 /// A rendered page with its status.

@@ -162,4 +162,21 @@ both_stores! {
         assert_eq!(status, 400);
         assert!(bad.contains("status:"));
     }
+
+    async fn error_pages_keep_the_navigation_bar_of_a_logged_in_admin(app) {
+        let console = Console::login(&app, "boss").await;
+        let site_id = format!("Site ID <code>{}</code>", app.site_id);
+        for path in ["/admin/users/999999", "/admin/no-such-page", "/admin/keys/999999/delete"] {
+            let (status, html) = console.get(path).await;
+            assert_eq!(status, 404, "{path}");
+            assert!(html.contains("<h1>Not found</h1>"), "{path}: {html}");
+            assert!(html.contains("aria-label=\"Console\"") && html.contains(&site_id), "{path}: {html}");
+        }
+        // Without a session: the same page, without the bar.
+        let anonymous = app.client.get(format!("{}/admin/no-such-page", app.base)).send().await.unwrap();
+        assert_eq!(anonymous.status(), 404);
+        assert_eq!(anonymous.headers()["content-security-policy"], "default-src 'self'");
+        let html = anonymous.text().await.unwrap();
+        assert!(html.contains("<h1>Not found</h1>") && !html.contains("aria-label=\"Console\""), "{html}");
+    }
 }
