@@ -12,7 +12,7 @@ use tessera::store::logins::{LoginOutcome, LoginUser, NewLogin};
 use tessera::store::sessions::{NewSession, SessionKind};
 use tessera::store::used_tokens::{token_key, UsedToken};
 use tessera::store::users::SsoProfile;
-use tessera::store::Store;
+use tessera::store::{PoolSizes, Store};
 
 use crate::both_stores;
 
@@ -346,4 +346,49 @@ both_stores! {
             }
         }
     }
+}
+
+/// An in-memory SQLite database has no file for the writer thread: its batches go through
+/// the pool writer, PostgreSQL's, with SQLite's statements.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_batches_through_the_pool_writer() {
+    let url = "sqlite:file:store_batch_memory?mode=memory&cache=shared";
+    let store = Store::open(url, &PoolSizes::default())
+        .await
+        .expect("in-memory store");
+    let now = 1_800_000_000_000;
+    let site = store
+        .create_site("Memory", &[], now, &Actor::Cli)
+        .await
+        .unwrap();
+    let user_id = sso_user(&store, site.site_id, now).await;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let mut login = known_login(site.site_id, user_id, n, now);
+            if n % 4 == 0 {
+                login.user = LoginUser::Profile(user_u1());
+            }
+            let store = store.clone();
+            tokio::spawn(async move { store.commit_login(login).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(matches!(
+            task.await.unwrap().expect("login"),
+            LoginOutcome::Admitted(_)
+        ));
+    }
+    for n in 0..40 {
+        let found = store
+            .find_session(&TimedHash::of(&format!("session-{n}")), now)
+            .await
+            .unwrap();
+        assert_eq!(found.expect("committed").user_id, user_id);
+    }
+    let events = store.list_audit(site.site_id, None, 1000).await.unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.action == "user.login").count(),
+        40
+    );
 }
