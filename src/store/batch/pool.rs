@@ -116,6 +116,13 @@ impl<P: BeginWrite> Writes<'_, P> {
         };
         Ok(&mut **self.tx.insert(tx))
     }
+
+    async fn commit(self) -> sqlx::Result<()> {
+        match self.tx {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Batch<'_> {
@@ -265,22 +272,17 @@ impl Batch<'_> {
                     });
                 }
                 let mut inserts = rows::inserts(&sessions, &events);
-                match (writes.tx.take(), inserts.len()) {
-                    // One statement, atomic by itself.
-                    (None, 1) => {
-                        inserts.remove(0).build().execute(pool).await?;
+                if writes.tx.is_none() && inserts.len() <= 1 {
+                    // At most one statement, atomic by itself.
+                    if let Some(mut insert) = inserts.pop() {
+                        insert.build().execute(pool).await?;
                     }
-                    (None, 0) => {}
-                    (tx, _) => {
-                        writes.tx = tx;
-                        let connection = writes.tx().await?;
-                        for mut insert in inserts {
-                            insert.build().execute(&mut *connection).await?;
-                        }
-                        if let Some(tx) = writes.tx {
-                            tx.commit().await?;
-                        }
+                } else {
+                    let connection = writes.tx().await?;
+                    for mut insert in inserts {
+                        insert.build().execute(&mut *connection).await?;
                     }
+                    writes.commit().await?;
                 }
             }
         });
