@@ -20,7 +20,7 @@ use crate::admin::Ctx;
 use crate::app::AppState;
 use crate::clock::duration_ms;
 use crate::http::{read_body, ClientIp};
-use crate::password::credentials::{self, CredentialError};
+use crate::password::credentials::{self, CredentialError, MAX_USERNAME_CHARS};
 use crate::password::hashing::MAX_PASSWORD_CHARS;
 use crate::secrets::{constant_time_eq, TimedHash};
 use crate::signin::{self, Attempt, Flow, Grant, Identity, SignInError, SignedIn};
@@ -293,7 +293,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let password = form.get("password").unwrap_or("");
     if username.is_empty()
         || password.is_empty()
-        || username.chars().count() > 255
+        || username.chars().count() > MAX_USERNAME_CHARS
         || password.chars().count() > MAX_PASSWORD_CHARS
     {
         return login_failed(&site_text);

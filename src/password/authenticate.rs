@@ -7,7 +7,7 @@ use axum::Json;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::credentials;
+use super::credentials::{self, MAX_USERNAME_CHARS};
 use super::error::FaveoError;
 use super::hashing::MAX_PASSWORD_CHARS;
 use super::params;
@@ -19,24 +19,47 @@ use crate::http::ClientIp;
 use crate::secrets::SecretHash;
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 
-/// Longest accepted user name or email.
-const MAX_USERNAME_CHARS: usize = 255;
-
-/// The parameters (query string, form or JSON; documentation only).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The parameters (query string, form or JSON).
+#[derive(Debug, utoipa::ToSchema)]
 pub struct AuthenticateRequest {
     /// User name or email (case-insensitive).
     #[schema(min_length = 1, max_length = 255)]
     username: String,
-    #[schema(min_length = 1, max_length = 1024)]
-    password: String,
+    #[schema(value_type = String, min_length = 1, max_length = 1024)]
+    password: SecretString,
     /// The site's API key; required when the site makes it mandatory.
-    #[schema(nullable = false)]
-    api_key: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    api_key: Option<SecretString>,
     /// The site, when no `api_key` names it; default: the server's default site.
     #[schema(nullable = false, minimum = 1)]
     site_id: Option<i64>,
+}
+
+impl AuthenticateRequest {
+    fn read(params: &Params) -> Result<Self, FaveoError> {
+        let username = params::required(params, "username")?;
+        let password = params::required(params, "password")?;
+        if username.chars().count() > MAX_USERNAME_CHARS {
+            return Err(FaveoError::bad_request("username is too long"));
+        }
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            // No stored password can be this long; refuse before spending a hash on it.
+            return Err(FaveoError::bad_request("password is too long"));
+        }
+        let site_id = match params.non_empty("site_id") {
+            Some(text) => Some(
+                crate::http::parse_site_id(text)
+                    .ok_or_else(|| FaveoError::bad_request("site_id must be a positive integer"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            username: username.to_string(),
+            password: SecretString::from(password),
+            api_key: params.non_empty("api_key").map(SecretString::from),
+            site_id,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -48,19 +71,13 @@ pub struct AuthenticateResponse {
 }
 
 /// The site a login is for: the API key's site, else `site_id`, else the default site.
-async fn resolve_site(state: &AppState, params: &Params) -> Result<i64, FaveoError> {
-    let named = match params.non_empty("site_id") {
-        Some(text) => Some(
-            crate::http::parse_site_id(text)
-                .ok_or_else(|| FaveoError::bad_request("site_id must be a positive integer"))?,
-        ),
-        None => None,
-    };
-    let key_site = match params.non_empty("api_key") {
+async fn resolve_site(state: &AppState, request: &AuthenticateRequest) -> Result<i64, FaveoError> {
+    let named = request.site_id;
+    let key_site = match &request.api_key {
         Some(key) => {
             let credential = state
                 .store
-                .find_api_key(&SecretHash::of(key))
+                .find_api_key(&SecretHash::of(key.expose_secret()))
                 .await?
                 .filter(|k| k.site_active)
                 .ok_or_else(FaveoError::invalid_api_key)?;
@@ -115,19 +132,13 @@ pub async fn authenticate(
     body: Body,
 ) -> Result<Json<AuthenticateResponse>, FaveoError> {
     let params = params::read(query.as_deref(), &headers, body).await?;
-    let username = params::required(&params, "username")?;
-    let password = params::required(&params, "password")?;
-    if username.chars().count() > MAX_USERNAME_CHARS {
-        return Err(FaveoError::bad_request("username is too long"));
-    }
-    if password.chars().count() > MAX_PASSWORD_CHARS {
-        // No stored password can be this long; refuse before spending a hash on it.
-        return Err(FaveoError::bad_request("password is too long"));
-    }
-    let password = SecretString::from(password.to_string());
-    let site_id = resolve_site(&state, &params).await?;
+    let request = AuthenticateRequest::read(&params)?;
+    let site_id = resolve_site(&state, &request).await?;
     let attempt = Attempt::new(site_id, Flow::Password, &client_ip);
-    let user = credentials::check(&state, &attempt, username, password, client_ip.0).await?;
+    let AuthenticateRequest {
+        username, password, ..
+    } = request;
+    let user = credentials::check(&state, &attempt, &username, password, client_ip.0).await?;
     // Only a caller who knows the password learns that the account is blocked.
     let signed_in = signin::sign_in(
         &state,

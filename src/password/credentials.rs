@@ -22,6 +22,9 @@ use crate::store::StoreError;
 
 /// How often a brute-force refusal of one subject is audited at most: an attack must
 /// not flood the log (the metrics count every refusal).
+/// Longest user name or email a password login accepts (no stored one is longer).
+pub const MAX_USERNAME_CHARS: usize = 255;
+
 const REFUSAL_AUDIT_INTERVAL_MS: Millis = 60_000;
 /// Subjects remembered for that; past this the memory starts over (an attack from many
 /// addresses then costs at most one event per subject and minute, as intended).

@@ -14,7 +14,7 @@ use axum::Json;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::credentials;
+use super::credentials::{self, MAX_USERNAME_CHARS};
 use super::hashing::MAX_PASSWORD_CHARS;
 use crate::app::AppState;
 use crate::http::form::Params;
@@ -25,9 +25,6 @@ use crate::signin::answer::{self, NamesSite};
 use crate::signin::{self, Attempt, Flow, Grant, Identity};
 use crate::store::sessions::SessionKind;
 use crate::store::sites::Site;
-
-/// Longest accepted user name or email, as password login accepts it.
-const MAX_USERNAME_CHARS: usize = 255;
 
 /// The request body (form or JSON).
 // As `read_request` checks it, field by field.
