@@ -38,9 +38,26 @@ pub struct PresentedClient {
     pub key_hash: SecretHash,
 }
 
+/// `client_id` and `client_secret` as a form body carries them (`client_secret_post`),
+/// each as sent: a field present but empty counts as sent.
+#[derive(Clone, Copy)]
+pub struct BodyCredentials<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+}
+
+impl<'a> BodyCredentials<'a> {
+    pub fn of(params: &'a Params) -> Self {
+        Self {
+            client_id: params.get("client_id"),
+            client_secret: params.get("client_secret"),
+        }
+    }
+}
+
 /// Parses the caller's credentials; the errors are those of a malformed request.
-pub fn present(headers: &HeaderMap, params: &Params) -> Result<PresentedClient, ApiError> {
-    let presented = presented_credentials(headers, params)?;
+pub fn present(headers: &HeaderMap, body: BodyCredentials) -> Result<PresentedClient, ApiError> {
+    let presented = presented_credentials(headers, body)?;
     let Some(site_id) = parse_site_id(&presented.client_id) else {
         return Err(invalid_client(AUTH_FAILED));
     };
@@ -56,7 +73,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<AuthenticatedClient, ApiError> {
-    let presented = present(headers, params)?;
+    let presented = present(headers, BodyCredentials::of(params))?;
     verify(state, &presented).await
 }
 
@@ -125,14 +142,14 @@ pub async fn token_request(
 
 fn presented_credentials(
     headers: &HeaderMap,
-    params: &Params,
+    body: BodyCredentials,
 ) -> Result<PresentedCredentials, ApiError> {
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
     let authorization = authorizations.next();
     if authorizations.next().is_some() {
         return Err(invalid_request("more than one Authorization header"));
     }
-    let in_body = params.contains("client_id") || params.contains("client_secret");
+    let in_body = body.client_id.is_some() || body.client_secret.is_some();
     match authorization {
         Some(value) => {
             if in_body {
@@ -147,9 +164,10 @@ fn presented_credentials(
                 invalid_client("the Authorization header must be HTTP Basic with site_id:api_key")
             })
         }
+        // RFC 6749 §3.1: an empty parameter is an omitted one.
         None => match (
-            params.non_empty("client_id"),
-            params.non_empty("client_secret"),
+            body.client_id.filter(|v| !v.is_empty()),
+            body.client_secret.filter(|v| !v.is_empty()),
         ) {
             (Some(client_id), Some(secret)) => Ok(PresentedCredentials {
                 client_id: client_id.to_string(),

@@ -12,7 +12,6 @@ use super::scope::Scopes;
 use super::token::TokenResponse;
 use crate::app::AppState;
 use crate::clock::duration_ms;
-use crate::http::form::Params;
 use crate::http::ApiError;
 use crate::secrets::{self, TimedHash};
 use crate::store::access_tokens::NewAccessToken;
@@ -25,9 +24,9 @@ const ATTEMPTS: usize = 2;
 pub async fn grant(
     state: &AppState,
     client: &PresentedClient,
-    params: &Params,
+    scope: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
-    let scopes = match Scopes::parse_requested(params.get("scope")) {
+    let scopes = match Scopes::parse_requested(scope) {
         Ok(scopes) => scopes,
         Err(unknown) => {
             // An unauthenticated caller learns nothing about scopes (RFC 6749 §5.2 order).

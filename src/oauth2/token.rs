@@ -15,25 +15,45 @@ use crate::app::AppState;
 use crate::http::form::Params;
 use crate::http::{no_store, read_body, ApiError};
 
-/// The form fields of a token request (documentation only; parsing is strict and manual).
+/// The form fields of a token request.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TokenRequest {
+pub struct TokenRequest<'a> {
     /// Only `client_credentials`.
     #[schema(pattern = "^client_credentials$")]
-    grant_type: String,
+    grant_type: &'a str,
     /// Space-separated subset of `accounts admin`; default `accounts`.
     #[schema(
         nullable = false,
         pattern = "^(?:(?:accounts|admin)(?: (?:accounts|admin))*)?$"
     )]
-    scope: Option<String>,
+    scope: Option<&'a str>,
     /// Site id, when not using HTTP Basic (then `client_secret` too).
     #[schema(nullable = false, pattern = "^[1-9][0-9]{0,17}$")]
-    client_id: Option<String>,
+    client_id: Option<&'a str>,
     /// API key, when not using HTTP Basic.
     #[schema(nullable = false, min_length = 1)]
-    client_secret: Option<String>,
+    client_secret: Option<&'a str>,
+}
+
+impl<'a> TokenRequest<'a> {
+    fn read(params: &'a Params) -> Result<Self, ApiError> {
+        let credentials = client_auth::BodyCredentials::of(params);
+        Ok(Self {
+            grant_type: params
+                .non_empty("grant_type")
+                .ok_or_else(|| invalid_request("grant_type is required"))?,
+            scope: params.get("scope"),
+            client_id: credentials.client_id,
+            client_secret: credentials.client_secret,
+        })
+    }
+
+    fn credentials(&self) -> client_auth::BodyCredentials<'a> {
+        client_auth::BodyCredentials {
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+        }
+    }
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -73,13 +93,11 @@ pub async fn token(
 ) -> Result<Response, ApiError> {
     let body = read_body(body).await?;
     let params = Params::from_form_body(&headers, &body)?;
-    let grant_type = params
-        .non_empty("grant_type")
-        .ok_or_else(|| invalid_request("grant_type is required"))?;
-    let client = client_auth::present(&headers, &params)?;
-    match grant_type {
+    let request = TokenRequest::read(&params)?;
+    let client = client_auth::present(&headers, request.credentials())?;
+    match request.grant_type {
         // The grant checks the credentials itself, in the transaction that writes the token.
-        "client_credentials" => Ok(client_credentials::grant(&state, &client, &params)
+        "client_credentials" => Ok(client_credentials::grant(&state, &client, request.scope)
             .await?
             .into_response()),
         _ => {
