@@ -35,7 +35,7 @@ fn audit_query(raw: &Option<String>) -> Result<AuditQuery, ApiError> {
         (status = 200, description = "A page of events", body = AuditPage),
         (status = 400, description = "`invalid_request` naming the parameter", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn list_audit(
@@ -59,7 +59,7 @@ pub async fn list_audit(
         (status = 200, description = "CSV: event_id,at,action,actor,outcome,client_ip,user_id,detail", content_type = "text/csv", body = String),
         (status = 400, description = "`invalid_request` naming the parameter", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn export_audit(

@@ -14,7 +14,7 @@ use crate::http::ApiError;
     responses(
         (status = 200, description = "The site's keys (never their secrets)", body = KeyList),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn list_keys(State(state): State<AppState>, admin: Admin) -> Result<Response, ApiError> {
@@ -28,7 +28,7 @@ pub async fn list_keys(State(state): State<AppState>, admin: Admin) -> Result<Re
         (status = 201, description = "The key, with its secret (shown once)", body = CreatedKey),
         (status = 400, description = "`invalid_request` naming the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -49,7 +49,7 @@ pub async fn create_key(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]

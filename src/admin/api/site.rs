@@ -25,7 +25,7 @@ pub fn endpoint_policy(state: &AppState) -> EndpointPolicy {
     responses(
         (status = 200, description = "The site", body = SiteView),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn get_site(State(state): State<AppState>, admin: Admin) -> Result<Response, ApiError> {
@@ -39,7 +39,7 @@ pub async fn get_site(State(state): State<AppState>, admin: Admin) -> Result<Res
         (status = 200, description = "The site as changed", body = SiteView),
         (status = 400, description = "`invalid_request` naming the field; nothing changed", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -61,7 +61,7 @@ pub async fn patch_site(
         (status = 200, description = "What was sent, what came back, and what a login would answer", body = CookieTestReport),
         (status = 400, description = "`invalid_request` naming the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -90,7 +90,7 @@ pub async fn test_cookie_login(
         (status = 200, description = "What a login with this token would answer, and why", body = IdTokenTestReport),
         (status = 400, description = "`invalid_request` naming the field (also when ID-token login is not configured)", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]

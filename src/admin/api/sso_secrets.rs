@@ -15,7 +15,7 @@ use crate::http::ApiError;
     responses(
         (status = 200, description = "The site's signed-token SSO secrets (never their values)", body = SsoSecretList),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn list_sso_secrets(
@@ -31,7 +31,7 @@ pub async fn list_sso_secrets(
     responses(
         (status = 201, description = "The secret and its kid (shown once)", body = CreatedSsoSecret),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 409, description = "`conflict`: the site already has two secrets", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -51,7 +51,7 @@ pub async fn create_sso_secret(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`invalid_request`: the path is not valid UTF-8", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]

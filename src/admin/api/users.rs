@@ -26,7 +26,7 @@ use crate::store::user_admin::UserStatus;
         (status = 200, description = "A page of users", body = UserPage),
         (status = 400, description = "`invalid_request` naming the parameter", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
 pub async fn search_users(
@@ -60,7 +60,7 @@ pub async fn search_users(
         (status = 201, description = "The user", body = UserView),
         (status = 400, description = "`invalid_request` naming the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 409, description = "`conflict`: the user name is taken", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
@@ -81,7 +81,7 @@ pub async fn create_user(
         (status = 200, description = "The user, with its ban, last login and live sessions", body = UserView),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -103,7 +103,7 @@ pub async fn get_user(
         (status = 200, description = "The user as changed", body = UserView),
         (status = 400, description = "`invalid_request` naming the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
         (status = 409, description = "`conflict`: the user is deleted", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
@@ -126,7 +126,7 @@ pub async fn patch_user(
         (status = 204, description = "Deleted (or already deleted)"),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -147,7 +147,7 @@ pub async fn delete_user(
         (status = 200, description = "The user's live sessions, newest first", body = SessionList),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -167,7 +167,7 @@ pub async fn list_sessions(
         (status = 204, description = "The session ended"),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -189,7 +189,7 @@ pub async fn end_session(
         (status = 200, description = "The user, banned", body = UserView),
         (status = 400, description = "`invalid_request` naming the field", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
         (status = 413, description = "`invalid_request`: body over 64 KiB", body = crate::openapi::ErrorSchema),
     ),
@@ -211,7 +211,7 @@ pub async fn ban_user(
         (status = 200, description = "The user", body = UserView),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]
@@ -232,7 +232,7 @@ pub async fn unban_user(
         (status = 200, description = "How many sessions ended", body = Ended),
         (status = 400, description = "`invalid_request`: not an id", body = crate::openapi::ErrorSchema),
         (status = 401, description = "`invalid_token`", body = crate::openapi::ErrorSchema),
-        (status = 403, description = "`insufficient_scope`", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "`insufficient_scope`, or `invalid_csrf_token` (a console session without its `X-CSRF-Token`, or cross-site)", body = crate::openapi::ErrorSchema),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorSchema),
     ),
     security(("bearer" = [])))]

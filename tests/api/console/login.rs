@@ -182,7 +182,7 @@ both_stores! {
             let refused = call(csrf).await.unwrap();
             assert_eq!(refused.status(), StatusCode::FORBIDDEN);
             let body: serde_json::Value = refused.json().await.unwrap();
-            assert!(body["error"].is_string());
+            assert_eq!(body["error"], "invalid_csrf_token", "{body}");
         }
         let created = app.client.post(app.url("/admin/api/v1/keys"))
             .header("Cookie", &console.cookie)
