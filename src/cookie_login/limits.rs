@@ -253,8 +253,9 @@ impl SiteLimits {
         deadline: Duration,
         clock: &dyn Clock,
     ) -> Result<Pass, Shed> {
-        let guard = self.guard(site_id, endpoint, clock.now_ms());
-        if guard.state().breaker.refuses(clock.now_ms()) {
+        let now = clock.now_ms();
+        let guard = self.guard(site_id, endpoint, now);
+        if guard.state().breaker.refuses(now) {
             return Err(Shed::CircuitOpen);
         }
         let permit = match guard.slots.clone().try_acquire_owned() {
@@ -306,7 +307,8 @@ impl SiteLimits {
         }
     }
 
-    /// The state of `site_id`'s endpoint, if it was called since this node started.
+    /// The state of `site_id`'s endpoint, if it was called since this node started (and
+    /// not forgotten since, idle).
     pub fn stats(&self, site_id: i64, now: Millis) -> Option<EndpointStats> {
         let guard = self.guards().by_site.get(&site_id).cloned()?;
         Some(guard.stats(now))
