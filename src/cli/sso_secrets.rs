@@ -24,6 +24,9 @@ pub enum SsoSecretCommand {
     Delete {
         #[arg(value_parser = site_id_arg)]
         site: i64,
+        /// The secret's kid, as `list` shows it.
+        // Random URL-safe base64, so it may start with `-`: still the kid, not an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -64,4 +67,21 @@ pub async fn run(cmd: SsoSecretCommand, store: &Store, out: &Output) -> CliResul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    #[test]
+    fn a_kid_that_starts_with_a_hyphen_is_a_kid() {
+        let args = ["tessera", "site", "sso-secret", "delete", "1", "-eBlunSv"];
+        let parsed = Cli::try_parse_from(args).expect("parsed");
+        assert!(
+            format!("{parsed:?}").contains("kid: \"-eBlunSv\""),
+            "{parsed:?}"
+        );
+    }
 }
